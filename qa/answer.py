@@ -1,0 +1,192 @@
+"""Pick the sentence that answers a question from the top passages, cite it, or say nothing answers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from qa.retrieve import Hit, Retriever, check_question
+
+PASSAGES = 5  # top passages whose sentences compete for the extract
+# Calibrated on eval/questions.jsonl (answerable vs unanswerable best-sentence scores): see README.
+ANSWER_THRESHOLD = 0.45
+
+
+@dataclass
+class Citation:
+    article_id: str
+    title: str
+    date: str | None
+    outlet: str | None
+    url: str | None
+    path: str
+    start: int  # the extract's offsets in the article text
+    end: int
+
+
+@dataclass
+class Answer:
+    question: str
+    answered: bool
+    text: str | None = None  # the extract: verbatim sentence(s) of the corpus
+    passage: str | None = None
+    start: int = 0  # extract offsets inside the passage
+    end: int = 0
+    score: float = 0.0
+    citation: Citation | None = None
+    also_in: list[Citation] = field(default_factory=list)  # other articles saying the same
+    hits: list[Hit] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        answer = None
+        if self.answered and self.citation:
+            c = self.citation
+            answer = {
+                "text": self.text,
+                "passage": self.passage,
+                "start": self.start,
+                "end": self.end,
+                "score": round(self.score, 4),
+                "citation": {
+                    "article_id": c.article_id, "title": c.title, "date": c.date, "outlet": c.outlet,
+                    "url": c.url, "path": c.path, "start": c.start, "end": c.end,
+                },
+                "also_in": [{"article_id": s.article_id, "title": s.title, "path": s.path} for s in self.also_in],
+            }
+        hits = [
+            {k: h.to_dict()[k] for k in ("rank", "score", "text", "article_id", "title", "date", "outlet", "path", "start", "end")}
+            for h in self.hits
+        ]
+        return {"question": self.question, "answered": self.answered, "answer": answer, "hits": hits}
+
+
+@dataclass
+class Candidate:
+    hit: Hit
+    start: int  # in the article
+    end: int
+    vector: np.ndarray
+    score: float = 0.0
+
+
+# --- lexical and question-type cues ------------------------------------------------------------------
+WORD = re.compile(r"\w+", re.U)
+STOP = frozenset(
+    "a an the of in on at to for from by with and or is are was were be been being do does did what which who "
+    "whom whose when where why how many much that this these those it its as about into than then there their "
+    "they he she his her we our you your i me my will would can could should shall may might has have had not "
+    "no yes if so such also any some all each according said say says".split()
+)
+MONTH = r"(January|February|March|April|May|June|July|August|September|October|November|December|Jan\.|Feb\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\.)"
+TYPE_CUES = {
+    "when": re.compile(rf"\b({MONTH}|(Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|\d{{4}}|year|month|week|today|yesterday|era|time)\b"),
+    "where": re.compile(r"\b(in|at|to|from|near)\s+(the\s+)?[A-Z][a-z]+"),
+    "how many": re.compile(r"\b(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|thousands?|millions?)\b", re.I),
+    "who": re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+\b|\b(president|minister|director|secretary|editor|publisher|chairman|chief|spokesperson|official)\b", re.I),
+}
+
+
+def question_type(question: str) -> str | None:
+    q = question.lower()
+    for cue in ("how many", "how much", "when", "where", "who"):
+        if re.search(rf"\b{cue}\b", q):
+            return "how many" if cue == "how much" else cue
+    if re.search(r"\bwhat (year|date|day|month|time)\b", q):
+        return "when"
+    if re.search(r"\b(which|what) (city|country|place|town|province|region)\b", q):
+        return "where"
+    return None
+
+
+@lru_cache(maxsize=1)
+def _stem():  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer("english").stemWord
+
+
+def content_words(text: str) -> set[str]:
+    stem = _stem()
+    return {stem(w) for w in WORD.findall(text.lower()) if w not in STOP}
+
+
+def lexical_overlap(question_words: set[str], sentence: str) -> float:
+    if not question_words:
+        return 0.0
+    return len(question_words & content_words(sentence)) / len(question_words)
+
+
+# --- answering ---------------------------------------------------------------------------------------
+def answer(retriever: Retriever, question: str, k: int = 5, mode: str = "hybrid") -> Answer:
+    """Search, then choose the best sentence in the top passages; below the threshold, no answer."""
+    question = check_question(question)
+    vector = retriever.embed(question) if mode != "bm25" else None
+    hits = retriever.search(question, k=max(k, PASSAGES), mode=mode, vector=vector)
+    if vector is None:
+        vector = retriever.embed(question)
+    result = Answer(question=question, answered=False, hits=hits[:k])
+    candidates = _candidates(retriever, hits[:PASSAGES])
+    if not candidates:
+        return result
+    qtype = question_type(question)
+    qwords = content_words(question)
+    vectors = np.vstack([c.vector for c in candidates])
+    dense = vectors @ vector
+    best_hit_score = max(h.score for h in hits) or 1.0
+    for c, d in zip(candidates, dense):
+        article = retriever.article(c.hit.article_id)
+        sentence = article.text[c.start : c.end] if article else ""
+        c.score = score_sentence(float(d), lexical_overlap(qwords, sentence), _type_match(qtype, sentence),
+                                 c.hit.score / best_hit_score)
+    best = max(candidates, key=lambda c: c.score)
+    result.score = best.score
+    if best.score < ANSWER_THRESHOLD:
+        return result
+    hit = best.hit
+    result.answered = True
+    article = retriever.article(hit.article_id)
+    result.text = article.text[best.start : best.end] if article else ""
+    result.passage = hit.text
+    result.start, result.end = best.start - hit.start, best.end - hit.start
+    result.citation = _cite(hit, best.start, best.end)
+    result.also_in = _support(best, candidates)
+    return result
+
+
+def score_sentence(dense: float, lexical: float, type_match: bool, passage: float) -> float:
+    """Meaning first, then shared words, then whether the sentence holds the kind of thing asked for."""
+    return 0.55 * dense + 0.25 * lexical + 0.1 * type_match + 0.1 * passage
+
+
+def _type_match(qtype: str | None, sentence: str) -> bool:
+    return bool(qtype and TYPE_CUES[qtype].search(sentence))
+
+
+def _candidates(retriever: Retriever, hits: list[Hit]) -> list[Candidate]:
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for hit in hits:
+        for start, end, vector in retriever.catalog.sentences_in(hit.article_id, hit.start, hit.end):
+            if (hit.article_id, start) in seen:
+                continue  # a sentence shared by overlapping passages competes once
+            seen.add((hit.article_id, start))
+            out.append(Candidate(hit, start, end, vector))
+    return out
+
+
+def _cite(hit: Hit, start: int, end: int) -> Citation:
+    return Citation(hit.article_id, hit.title, hit.date, hit.outlet, hit.url, hit.path, start, end)
+
+
+def _support(best: Candidate, candidates: list[Candidate]) -> list[Citation]:
+    """Other articles with a sentence saying nearly the same thing as the extract."""
+    out: dict[str, Citation] = {}
+    for c in candidates:
+        if c.hit.article_id == best.hit.article_id or c.hit.article_id in out:
+            continue
+        if float(c.vector @ best.vector) >= 0.85 and c.score >= best.score - 0.1:
+            out[c.hit.article_id] = _cite(c.hit, c.start, c.end)
+    return list(out.values())

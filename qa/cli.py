@@ -1,0 +1,244 @@
+"""The `qa` command: a thin layer over the library that validates, calls and prints."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from qa.config import Settings
+from qa.errors import QAError
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--corpus", help="folder of articles (default: bundled seeds/, or $QA_CORPUS)")
+    p.add_argument("--index", help="index folder (default: index/, or $QA_INDEX)")
+    p.add_argument("--model", help="sentence-transformers model name or path (default: bundled all-MiniLM-L6-v2, or $QA_MODEL)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qa", description="Ask questions of a folder of news articles.")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("ask", help="answer a question with a cited extract from the corpus")
+    p.add_argument("question")
+    p.add_argument("-k", type=int, default=5, help="passages to show (default 5)")
+    p.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
+    p.add_argument("--no-sync", action="store_true", help="do not bring the index up to date first")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    _common(p)
+
+    p = sub.add_parser("index", help="bring the index in line with the corpus folder")
+    p.add_argument("--rebuild", action="store_true", help="discard the index and build it again")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    _common(p)
+
+    p = sub.add_parser("status", help="what is indexed and what is stale")
+    p.add_argument("--json", action="store_true")
+    _common(p)
+
+    p = sub.add_parser("watch", help="re-index whenever articles are added, changed or removed")
+    _common(p)
+
+    p = sub.add_parser("tui", help="open the terminal UI (the default)")
+    _common(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    command = args.command or "tui"
+    if command == "tui" and not hasattr(args, "corpus"):
+        args = build_parser().parse_args(["tui", *(argv or sys.argv[1:])])
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a model hub
+    try:
+        COMMANDS[command](args)
+    except QAError as e:
+        error(str(e))
+    except KeyboardInterrupt:
+        error("interrupted; the index keeps its last complete state")
+
+
+def error(message: str, code: int = 1) -> None:
+    print(f"qa: error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def settings_of(args: argparse.Namespace) -> Settings:
+    return Settings.from_options(args.corpus, args.index, args.model)
+
+
+def embedder_of(settings: Settings):  # type: ignore[no-untyped-def]
+    from qa.embed import Embedder
+
+    return Embedder(settings.model)
+
+
+def progress_bar() -> tuple[Callable[[str, int, int], None], Callable[[], None]]:
+    """A rich progress bar on stderr, shown only once embedding starts."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=Console(stderr=True), transient=True,
+    )
+    tasks: dict[str, int] = {}
+
+    def update(phase: str, done: int, total: int) -> None:
+        if phase not in tasks:
+            if not tasks:
+                bar.start()
+            tasks[phase] = bar.add_task(phase, total=total)
+        bar.update(tasks[phase], completed=done, total=total)
+
+    return update, bar.stop
+
+
+def run_index(settings: Settings, embedder, rebuild: bool = False, quiet: bool = False):  # type: ignore[no-untyped-def]
+    from qa.sync import Indexer
+
+    update, stop = progress_bar()
+    try:
+        report = Indexer(settings.corpus, settings.index, embedder, update).run(rebuild=rebuild)
+    finally:
+        stop()
+    for warning in report.warnings:
+        print(f"qa: warning: {warning}", file=sys.stderr)
+    if not quiet:
+        print(report.summary(), file=sys.stderr)
+    return report
+
+
+def cmd_index(args: argparse.Namespace) -> None:
+    settings = settings_of(args)
+    report = run_index(settings, embedder_of(settings), rebuild=args.rebuild, quiet=args.json)
+    if args.json:
+        print(json.dumps(report.to_dict()))
+
+
+def status_dict(settings: Settings) -> dict:
+    from qa.store import Catalog
+    from qa.sync import check_corpus, staleness
+
+    out: dict = {"corpus": str(settings.corpus), "index": str(settings.index), "model": settings.model}
+    files = check_corpus(settings.corpus)
+    catalog = Catalog(settings.index)
+    try:
+        stored = catalog.settings()
+        stale = staleness(catalog, settings.corpus, files)
+        articles, chunks = catalog.counts()
+    finally:
+        catalog.close()
+    size = sum(f.stat().st_size for f in settings.index.rglob("*") if f.is_file())
+    out.update(
+        indexed_model=stored.get("model"), articles=articles, chunks=chunks, size_bytes=size,
+        stale=stale.stale, new=stale.new, changed=stale.changed, removed=stale.removed,
+    )
+    return out
+
+
+def cmd_status(args: argparse.Namespace) -> None:
+    status = status_dict(settings_of(args))
+    if args.json:
+        print(json.dumps(status))
+        return
+    print(f"corpus   {status['corpus']}")
+    print(f"index    {status['index']} ({status['size_bytes'] / 2**20:.1f} MB)")
+    print(f"model    {status['indexed_model']}")
+    print(f"indexed  {status['articles']} articles, {status['chunks']} passages")
+    if not status["stale"]:
+        print("status   up to date")
+        return
+    print(f"status   stale: {len(status['new'])} new, {len(status['changed'])} changed, "
+          f"{len(status['removed'])} removed file(s); run `qa index`")
+    for key in ("new", "changed", "removed"):
+        for rel in status[key]:
+            print(f"  {key:8} {rel}")
+
+
+def cmd_watch(args: argparse.Namespace) -> None:
+    from watchfiles import watch
+
+    settings = settings_of(args)
+    embedder = embedder_of(settings)
+    run_index(settings, embedder)
+    print(f"watching {settings.corpus} (ctrl+c to stop)", file=sys.stderr)
+    for _changes in watch(settings.corpus, debounce=1000, raise_interrupt=False):
+        try:
+            run_index(settings, embedder)
+        except QAError as e:
+            print(f"qa: error: {e}", file=sys.stderr)
+
+
+def cmd_ask(args: argparse.Namespace) -> None:
+    from qa.retrieve import check_question
+
+    question = check_question(args.question)  # fail fast, before any model loads
+    if args.k < 1:
+        raise QAError("-k must be at least 1")
+    settings = settings_of(args)
+    embedder = embedder_of(settings)
+    if not args.no_sync:
+        if not (settings.index / "catalog.sqlite").exists() or status_dict(settings)["stale"]:
+            run_index(settings, embedder)
+    from qa.answer import answer
+    from qa.retrieve import Retriever
+
+    retriever = Retriever(settings.index, embedder)
+    result = answer(retriever, question, k=args.k, mode=args.mode)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+    else:
+        print_answer(result)
+
+
+def print_answer(result) -> None:  # type: ignore[no-untyped-def]
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(highlight=False)
+    if result.answered:
+        c = result.citation
+        passage = Text(result.passage)
+        passage.stylize("bold yellow", result.start, result.end)
+        console.print(passage)
+        meta = ", ".join(x for x in (c.outlet, c.date, c.path) if x)
+        console.print(Text(f"— {c.title} ({meta})", style="dim"))
+        for other in result.also_in:
+            console.print(Text(f"  also in: {other.title} ({other.path})", style="dim"))
+    else:
+        console.print(Text("The corpus does not answer this question. Closest passages:", style="bold"))
+    others = [h for h in result.hits if not (result.answered and h.chunk_id == _answer_chunk(result))]
+    if others:
+        console.print()
+        console.print(Text("Related passages" if result.answered else "", style="bold") if result.answered else "")
+    for hit in others:
+        snippet = hit.text if len(hit.text) < 300 else hit.text[:297] + "…"
+        console.print(Text(f"[{hit.rank}] {hit.title} ({hit.path}) score {hit.score:.3f}", style="cyan"))
+        console.print(Text(snippet))
+
+
+def _answer_chunk(result) -> int | None:  # type: ignore[no-untyped-def]
+    for hit in result.hits:
+        if hit.path == result.citation.path and hit.text == result.passage:
+            return hit.chunk_id
+    return None
+
+
+def cmd_tui(args: argparse.Namespace) -> None:
+    from qa.tui.app import make_app
+
+    make_app(settings_of(args)).run()
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
+    "ask": cmd_ask,
+    "index": cmd_index,
+    "status": cmd_status,
+    "watch": cmd_watch,
+    "tui": cmd_tui,
+}

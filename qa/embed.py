@@ -1,0 +1,101 @@
+"""Sentence-transformers embeddings, loaded lazily from a local folder (no hub at run time)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from qa.config import resolve_model_path
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+class Embedder:
+    """Loads the model on first use, so hashing-only runs and `--help` never pay for torch."""
+
+    batch_size = 32
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.path = resolve_model_path(name)
+
+    @cached_property
+    def model(self):  # type: ignore[no-untyped-def]
+        import os
+
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            return SentenceTransformer(self.path, device="cpu", local_files_only=True)
+        except Exception as e:  # the library raises many kinds; the user needs one line
+            from qa.errors import QAError
+
+            raise QAError(f"cannot load model {self.name!r}: {str(e).splitlines()[0][:200]}") from e
+
+    @cached_property
+    def _local_config(self) -> dict:
+        config = Path(self.path) / "sentence_bert_config.json"
+        return json.loads(config.read_text()) if config.is_file() else {}
+
+    @cached_property
+    def max_seq_length(self) -> int:
+        """Word pieces the model reads, [CLS] and [SEP] included; from its config when local."""
+        if "max_seq_length" in self._local_config:
+            return int(self._local_config["max_seq_length"])
+        return int(self.model.max_seq_length)
+
+    @property
+    def max_tokens(self) -> int:
+        """Content tokens a chunk may hold: the model's limit less [CLS] and [SEP]."""
+        return self.max_seq_length - 2
+
+    @cached_property
+    def dim(self) -> int:
+        pooling = Path(self.path) / "1_Pooling" / "config.json"
+        if pooling.is_file():
+            return int(json.loads(pooling.read_text())["word_embedding_dimension"])
+        return int(self.model.get_embedding_dimension())
+
+    @cached_property
+    def tokenizer(self):  # type: ignore[no-untyped-def]
+        """A fast tokenizer without truncation, to count tokens without loading torch."""
+        local = Path(self.path) / "tokenizer.json"
+        if local.is_file():
+            from tokenizers import Tokenizer
+
+            tok = Tokenizer.from_file(str(local))
+            tok.no_truncation()
+            tok.no_padding()
+            return tok
+        return self.model.tokenizer._tokenizer  # a transformers fast tokenizer wraps one
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        encoded = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        return [len(e.ids) for e in encoded]
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return np.asarray(self.model.encode(list(texts), normalize_embeddings=True), dtype=np.float32)
+
+    def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        """Normalised float32 vectors, in batches so a progress bar can follow."""
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # similar lengths pad less
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        step = self.batch_size * 4
+        for b in range(0, len(order), step):
+            batch = order[b : b + step]
+            out[batch] = self.model.encode(
+                [texts[i] for i in batch], batch_size=self.batch_size, normalize_embeddings=True
+            )
+            if progress:
+                progress(min(b + step, len(texts)), len(texts))
+        return out
+
+
+def normalize(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)

@@ -1,0 +1,339 @@
+"""Bring the index in line with the corpus folder: embed only what is new or changed, drop what is gone."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from qa import config
+from qa.chunk import Chunk, chunk_text, text_hash
+from qa.errors import CorpusError
+from qa.ingest import Article, Unreadable, list_files, parse_file
+from qa.lexical import Lexical
+from qa.store import VECTORS, ArticleRow, Catalog, WriteLock, build_faiss, read_faiss, write_faiss
+
+# (phase, done, total): phase is "embedding" while the model works
+Progress = Callable[[str, int, int], None]
+BATCH_TEXTS = 512  # texts embedded per committed step: a kill loses at most this much work
+
+
+@dataclass
+class Staleness:
+    """Files that differ between the corpus folder and the index."""
+
+    new: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def stale(self) -> bool:
+        return bool(self.new or self.changed or self.removed)
+
+
+@dataclass
+class SyncReport:
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    chunks_embedded: int = 0
+    sentences_embedded: int = 0
+    chunks_reused: int = 0
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"{self.added} added, {self.changed} changed, {self.removed} removed, {self.unchanged} unchanged "
+            f"articles; {self.chunks_embedded} chunks embedded ({self.chunks_reused} reused) "
+            f"in {self.seconds:.1f} s"
+        )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def index_settings(embedder) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """What the vectors depend on: a change to any of these means a rebuild, never a mix."""
+    return {
+        "schema": "1",
+        "model": embedder.name,
+        "dimension": embedder.dim,
+        "max_tokens": embedder.max_tokens,
+        "chunk_target_tokens": config.CHUNK_TARGET_TOKENS,
+        "chunk_overlap_sentences": config.CHUNK_OVERLAP_SENTENCES,
+    }
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def check_corpus(corpus: Path) -> list[Path]:
+    if not corpus.is_dir():
+        raise CorpusError(f"corpus folder {corpus} does not exist: pass --corpus DIR or set QA_CORPUS")
+    files = list_files(corpus)
+    if not files:
+        raise CorpusError(f"corpus folder {corpus} has no .txt, .md, .html, .json or .jsonl files")
+    return files
+
+
+def staleness(catalog: Catalog, corpus: Path, files: list[Path] | None = None) -> Staleness:
+    """Compare the folder with the catalogue: size and mtime first, content hash when they differ."""
+    files = check_corpus(corpus) if files is None else files
+    known = catalog.files()
+    out = Staleness()
+    seen = set()
+    for path in files:
+        rel = path.relative_to(corpus).as_posix()
+        seen.add(rel)
+        if rel not in known:
+            out.new.append(rel)
+            continue
+        digest, size, mtime_ns, _ = known[rel]
+        try:
+            st = path.stat()
+            if (st.st_size, st.st_mtime_ns) == (size, mtime_ns) or file_digest(path) == digest:
+                out.unchanged += 1
+            else:
+                out.changed.append(rel)
+        except OSError:
+            out.changed.append(rel)
+    out.removed = sorted(set(known) - seen)
+    return out
+
+
+@dataclass
+class _Pending:
+    """An article waiting to be embedded and committed."""
+
+    article: Article
+    chunks: list[Chunk]
+    sentences: list[tuple[int, int, str]]  # (start, end, hash) in the article
+    is_new: bool
+
+
+class Indexer:
+    """Runs one sync under the index's write lock."""
+
+    def __init__(self, corpus: Path, folder: Path, embedder, progress: Progress | None = None) -> None:  # type: ignore[no-untyped-def]
+        self.corpus = Path(corpus)
+        self.folder = Path(folder)
+        self.embedder = embedder
+        self.progress = progress or (lambda phase, done, total: None)
+        self.report = SyncReport()
+
+    def run(self, rebuild: bool = False) -> SyncReport:
+        started = time.perf_counter()
+        files = check_corpus(self.corpus)
+        with WriteLock(self.folder):
+            if rebuild:
+                for name in ("catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", VECTORS):
+                    (self.folder / name).unlink(missing_ok=True)
+            catalog = Catalog(self.folder, create=True)
+            try:
+                self._sync(catalog, files)
+            finally:
+                catalog.close()
+        self.report.seconds = time.perf_counter() - started
+        return self.report
+
+    def _sync(self, catalog: Catalog, files: list[Path]) -> None:
+        settings = index_settings(self.embedder)
+        catalog.check_settings(settings)
+        if not catalog.settings().get("model"):
+            with catalog.transaction():
+                catalog.set_settings({**settings, "index_id": uuid.uuid4().hex, "corpus": self.corpus.resolve()})
+        stale = staleness(catalog, self.corpus, files)
+        self.report.unchanged = 0
+        changed_any = False
+        with catalog.transaction():  # files gone from the folder: their articles go too
+            for rel in stale.removed:
+                for article_id in catalog.article_hashes(rel):
+                    catalog.delete_article(article_id)
+                    self.report.removed += 1
+                catalog.delete_file(rel)
+                changed_any = True
+        pending: list[_Pending] = []
+        file_rows: dict[str, tuple[str, int, int, str | None, set[str]]] = {}
+        for rel in stale.new + stale.changed:
+            path = self.corpus / rel
+            try:
+                st = path.stat()
+                digest = file_digest(path)
+                parsed = parse_file(path, self.corpus)
+            except (Unreadable, OSError) as e:
+                self.report.warnings.append(f"skipped {rel}: {e}")
+                with catalog.transaction():  # remember it, so it is not retried until it changes
+                    for article_id in catalog.article_hashes(rel):
+                        catalog.delete_article(article_id)
+                        self.report.removed += 1
+                    if path.exists():
+                        catalog.put_file(rel, file_digest_or_blank(path), *stat_or_zero(path), str(e))
+                continue
+            self.report.warnings.extend(parsed.warnings)
+            stored = catalog.article_hashes(rel)
+            ids = set()
+            for article in parsed.articles:
+                if article.id in ids:
+                    self.report.warnings.append(f"{rel}: duplicate id {article.id}, second one skipped")
+                    continue
+                ids.add(article.id)
+                if stored.get(article.id) == article.hash:
+                    self.report.unchanged += 1
+                    continue
+                pending.append(self._prepare(article, is_new=article.id not in stored))
+            file_rows[rel] = (digest, st.st_size, st.st_mtime_ns, None, ids)
+        self.report.unchanged += sum(
+            len(catalog.article_hashes(rel)) for rel in self._unchanged_files(files, stale)
+        )
+        changed_any |= self._embed_and_commit(catalog, pending, file_rows) or bool(file_rows)
+        self._write_derived(catalog, force=changed_any)
+
+    def _unchanged_files(self, files: list[Path], stale: Staleness) -> list[str]:
+        moving = set(stale.new) | set(stale.changed)
+        rels = (p.relative_to(self.corpus).as_posix() for p in files)
+        return [r for r in rels if r not in moving]
+
+    def _prepare(self, article: Article, is_new: bool) -> _Pending:
+        chunks = chunk_text(
+            article.text,
+            self.embedder.count_tokens,
+            self.embedder.max_tokens,
+            config.CHUNK_TARGET_TOKENS,
+            config.CHUNK_OVERLAP_SENTENCES,
+        )
+        spans = sorted({(c.start + a, c.start + b) for c in chunks for a, b in c.sentences})
+        sentences = [(a, b, text_hash(article.text[a:b])) for a, b in spans]
+        return _Pending(article, chunks, sentences, is_new)
+
+    def _embed_and_commit(
+        self, catalog: Catalog, pending: list[_Pending], file_rows: dict[str, tuple[str, int, int, str | None, set[str]]]
+    ) -> bool:
+        """Embed in batches; each batch of whole articles is committed in one transaction. A file's row
+        is written with its last article, so a killed run re-reads exactly the files it did not finish."""
+        last_of_file: dict[str, int] = {}
+        for n, p in enumerate(pending):
+            last_of_file[p.article.path] = n
+        done_files = {rel for rel in file_rows if rel not in last_of_file}
+        if done_files:  # files whose articles were all unchanged (or which hold none now)
+            with catalog.transaction():
+                for rel in done_files:
+                    self._finish_file(catalog, rel, file_rows[rel])
+        known_chunks = catalog.known_vectors("chunks", (c.hash for p in pending for c in p.chunks), np.float32)
+        known_sents = catalog.known_vectors("sentences", (s[2] for p in pending for s in p.sentences), np.float16)
+        total = sum(
+            1 for p in pending for c in p.chunks if c.hash not in known_chunks
+        ) + len({s[2] for p in pending for s in p.sentences} - set(known_sents))
+        done = 0
+        start = 0
+        while start < len(pending):
+            # take whole articles until the batch has enough new texts to embed
+            end, texts = start, {}
+            while end < len(pending) and (end == start or len(texts) < BATCH_TEXTS):
+                p = pending[end]
+                for c in p.chunks:
+                    if c.hash not in known_chunks:
+                        texts[c.hash] = c.text
+                for a, b, h in p.sentences:
+                    if h not in known_sents:
+                        texts[h] = p.article.text[a:b]
+                end += 1
+            if texts:
+                hashes = list(texts)
+                vectors = self.embedder.encode(
+                    [texts[h] for h in hashes],
+                    progress=lambda d, t, base=done: self.progress("embedding", base + d, total),
+                )
+                fresh = dict(zip(hashes, vectors))
+                done += len(hashes)
+            else:
+                fresh = {}
+            with catalog.transaction():
+                for n in range(start, end):
+                    self._commit_article(catalog, pending[n], known_chunks, known_sents, fresh)
+                    rel = pending[n].article.path
+                    if last_of_file.get(rel) == n:
+                        self._finish_file(catalog, rel, file_rows[rel])
+            start = end
+        return bool(pending)
+
+    def _commit_article(self, catalog: Catalog, p: _Pending, known_chunks, known_sents, fresh) -> None:  # type: ignore[no-untyped-def]
+        a = p.article
+        catalog.delete_article(a.id)
+        catalog.put_article(ArticleRow(a.id, a.path, a.title, a.date, a.outlet, a.url, a.text), a.hash)
+        rows = []
+        for c in p.chunks:
+            vec = known_chunks.get(c.hash)
+            if vec is None:
+                vec = fresh[c.hash]
+                self.report.chunks_embedded += 1
+            else:
+                self.report.chunks_reused += 1
+            rows.append((c.start, c.end, c.text, c.hash, vec))
+        catalog.put_chunks(a.id, rows)
+        sents = []
+        for start, end, h in p.sentences:
+            vec = known_sents.get(h)
+            if vec is None:
+                vec = fresh[h]
+                self.report.sentences_embedded += 1
+            sents.append((start, end, h, vec))
+        catalog.put_sentences(a.id, sents)
+        if p.is_new:
+            self.report.added += 1
+        else:
+            self.report.changed += 1
+        # vectors of this article can serve later articles with the same text
+        known_chunks.update({c.hash: r[4] for c, r in zip(p.chunks, rows)})
+        known_sents.update({s[2]: s[3] for s in sents})
+
+    def _finish_file(self, catalog: Catalog, rel: str, row: tuple[str, int, int, str | None, set[str]]) -> None:
+        digest, size, mtime_ns, error, ids = row
+        for article_id in set(catalog.article_hashes(rel)) - ids:  # articles the file no longer holds
+            catalog.delete_article(article_id)
+            self.report.removed += 1
+        catalog.put_file(rel, digest, size, mtime_ns, error)
+
+    def _write_derived(self, catalog: Catalog, force: bool) -> None:
+        """Rebuild the FAISS and BM25 files from the catalogue when it changed or they are not current."""
+        tag = derived_tag(catalog)
+        if not force and read_faiss(self.folder, tag) is not None and Lexical.load(self.folder, tag) is not None:
+            return
+        self.progress("saving", 0, 1)
+        ids, vectors = catalog.all_chunk_vectors()
+        write_faiss(self.folder, build_faiss(ids, vectors, self.embedder.dim), tag)
+        chunk_ids, texts = catalog.all_chunk_texts()
+        Lexical.build(chunk_ids, texts).save(self.folder, tag)
+        self.progress("saving", 1, 1)
+
+
+def derived_tag(catalog: Catalog) -> str:
+    """Names the catalogue state a FAISS or BM25 file was built from (index id + generation)."""
+    return f"{catalog.settings().get('index_id', '')}:{catalog.generation}"
+
+
+def file_digest_or_blank(path: Path) -> str:
+    try:
+        return file_digest(path)
+    except OSError:
+        return ""
+
+
+def stat_or_zero(path: Path) -> tuple[int, int]:
+    try:
+        st = path.stat()
+        return st.st_size, st.st_mtime_ns
+    except OSError:
+        return 0, 0
