@@ -127,8 +127,12 @@ class _Pending:
 class Indexer:
     """Runs one sync under the index's write lock."""
 
-    def __init__(self, corpus: Path, folder: Path, embedder, progress: Progress | None = None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(  # type: ignore[no-untyped-def]
+        self, corpus: Path, folder: Path, embedder, progress: Progress | None = None, sentence_vectors: bool = True
+    ) -> None:
         self.corpus = Path(corpus)
+        # Sentence vectors serve answer extraction; a pure retrieval benchmark can skip them (half the time).
+        self.sentence_vectors = sentence_vectors
         self.folder = Path(folder)
         self.embedder = embedder
         self.progress = progress or (lambda phase, done, total: None)
@@ -150,7 +154,7 @@ class Indexer:
         return self.report
 
     def _sync(self, catalog: Catalog, files: list[Path]) -> None:
-        settings = index_settings(self.embedder)
+        settings = {**index_settings(self.embedder), "sentence_vectors": int(self.sentence_vectors)}
         catalog.check_settings(settings)
         if not catalog.settings().get("model"):
             with catalog.transaction():
@@ -215,7 +219,7 @@ class Indexer:
             config.CHUNK_OVERLAP_SENTENCES,
         )
         spans = sorted({(c.start + a, c.start + b) for c in chunks for a, b in c.sentences})
-        sentences = [(a, b, text_hash(article.text[a:b])) for a, b in spans]
+        sentences = [(a, b, text_hash(article.text[a:b])) for a, b in spans] if self.sentence_vectors else []
         return _Pending(article, chunks, sentences, is_new)
 
     def _embed_and_commit(
