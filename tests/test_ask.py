@@ -1,0 +1,164 @@
+"""Retrieval, answers and `qa ask`, with the real model on the seed corpus."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from qa.answer import answer
+from qa.errors import QuestionError
+
+from .conftest import ROOT
+
+WUXI = "China-Russia digital media cooperation forum boots up in Wuxi"
+XINHUA = "China, Russia vow to up media cooperation in post-epidemic era"
+
+
+def test_taganrog(retriever):
+    result = answer(retriever, "Where is the next forum hosted?")
+    assert result.answered
+    assert "Taganrog" in result.text
+    assert result.citation.title == WUXI
+    assert result.passage[result.start : result.end] == result.text
+    article = retriever.article(result.citation.article_id)
+    assert article.text[result.citation.start : result.citation.end] == result.text
+
+
+@pytest.mark.parametrize(
+    "question, expected, title",
+    [
+        ("How many representatives took part in the video conference?", "more than 40", XINHUA),
+        ("Which anniversary of diplomatic relations between Beijing and Moscow is marked this year?", "70th", WUXI),
+        ("Who is the president of the China Internet Development Foundation?", "Ma Li", WUXI),
+        ("What should the mainstream media firmly oppose?", "false information", XINHUA),
+    ],
+)
+def test_questions_about_each_seed(retriever, question, expected, title):
+    result = answer(retriever, question)
+    assert result.answered, question
+    assert expected in result.text
+    assert result.citation.title == title
+
+
+def test_unanswerable_question_is_flagged_with_related_passages(retriever):
+    result = answer(retriever, "How do you make a classic Italian carbonara?")
+    assert not result.answered and result.text is None
+    assert result.hits  # the closest passages are still listed as related
+
+
+def test_hits_carry_sources_and_are_distinct(retriever):
+    hits = retriever.search("media cooperation between China and Russia", k=6)
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+    assert all(h.title and h.path and h.end > h.start for h in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    for a in hits:
+        for b in hits:
+            if a is not b and a.article_id == b.article_id:
+                shared = min(a.end, b.end) - max(a.start, b.start)
+                assert shared <= 0.5 * (b.end - b.start)
+
+
+def test_hybrid_finds_an_exact_name_that_dense_ranks_lower(retriever):
+    """A surname mentioned once: BM25 puts its passage first; dense alone does not."""
+    question = "Volin"
+    passage_of = lambda hits: next(i for i, h in enumerate(hits) if "according to Volin" in h.text)  # noqa: E731
+    dense = retriever.search(question, k=10, mode="dense")
+    hybrid = retriever.search(question, k=10, mode="hybrid")
+    assert passage_of(hybrid) < passage_of(dense)
+
+
+@pytest.mark.parametrize("bad", ["", "   \n\t ", "x" * 2001])
+def test_bad_questions_raise(retriever, bad):
+    with pytest.raises(QuestionError):
+        answer(retriever, bad)
+
+
+def qa(*args, env=None):
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "qa", *args], capture_output=True, text=True, env=full_env,
+                          cwd=ROOT, timeout=300)
+
+
+def test_cli_ask_json(seed_corpus, seed_index, tmp_path):
+    import shutil
+
+    index = tmp_path / "index"
+    shutil.copytree(seed_index, index)
+    out = qa("ask", "Where is the next forum hosted?", "--json", "--corpus", str(seed_corpus), "--index", str(index))
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert set(data) == {"question", "answered", "answer", "hits"}
+    assert data["answered"] and "Taganrog" in data["answer"]["text"]
+    assert data["answer"]["passage"][data["answer"]["start"] : data["answer"]["end"]] == data["answer"]["text"]
+    assert data["answer"]["citation"]["title"] == WUXI
+    assert {"article_id", "title", "date", "outlet", "url", "path"} <= set(data["answer"]["citation"])
+    assert {"rank", "score", "text", "article_id", "title", "date", "path", "start", "end"} <= set(data["hits"][0])
+
+
+def test_cli_ask_builds_a_missing_index_then_answers_plain_text(seed_corpus, tmp_path):
+    index = tmp_path / "fresh-index"
+    out = qa("ask", "How many representatives attended the video conference?", "--corpus", str(seed_corpus),
+             "--index", str(index))
+    assert out.returncode == 0, out.stderr
+    assert "more than 40" in out.stdout and "\x1b[" not in out.stdout  # plain when piped
+    assert "2 added" in out.stderr
+    assert (index / "catalog.sqlite").is_file()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["ask", ""], "question is empty"),
+        (["ask", "  "], "question is empty"),
+        (["ask", "y" * 2500], "limit is 2000"),
+        (["ask", "Where?", "--corpus", "/nonexistent/folder"], "does not exist"),
+        (["status", "--index", "/nonexistent/index"], "run `qa index`"),
+    ],
+)
+def test_cli_errors_are_one_line(args, message, tmp_path):
+    out = qa(*args)
+    assert out.returncode != 0
+    assert message in out.stderr
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_cli_empty_corpus(tmp_path):
+    (tmp_path / "corpus").mkdir()
+    out = qa("ask", "Where?", "--corpus", str(tmp_path / "corpus"), "--index", str(tmp_path / "index"))
+    assert out.returncode == 1 and "has no .txt" in out.stderr
+
+
+def test_cli_corrupt_catalogue(seed_corpus, tmp_path):
+    index = tmp_path / "index"
+    index.mkdir()
+    (index / "catalog.sqlite").write_bytes(b"this is not a database" * 100)
+    out = qa("ask", "Where?", "--no-sync", "--corpus", str(seed_corpus), "--index", str(index))
+    assert out.returncode == 1 and "damaged" in out.stderr and "qa index --rebuild" in out.stderr
+
+
+def test_cli_status_and_index_json(seed_corpus, seed_index, tmp_path):
+    import shutil
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(seed_corpus, corpus)
+    index = tmp_path / "index"
+    shutil.copytree(seed_index, index)
+    (corpus / "new.txt").write_text("Headline of a new piece\nThe new bridge in Kellerberg opens on 3 May, the mayor said.\n")
+    status = json.loads(qa("status", "--json", "--corpus", str(corpus), "--index", str(index)).stdout)
+    assert status["stale"] and status["new"] == ["new.txt"] and status["articles"] == 2
+    out = qa("index", "--json", "--corpus", str(corpus), "--index", str(index))
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["added"] == 1 and report["unchanged"] == 2
+    status = json.loads(qa("status", "--json", "--corpus", str(corpus), "--index", str(index)).stdout)
+    assert not status["stale"] and status["articles"] == 3
+
+
+def test_core_does_not_import_textual():
+    code = "import qa.cli, qa.answer, qa.retrieve, qa.sync, qa.ingest, sys; print('textual' in sys.modules, 'torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.stdout.split() == ["False", "False"]
