@@ -1,0 +1,472 @@
+"""The `qa` terminal UI: ask questions of the corpus in a chat, read the cited articles, keep the index current.
+
+Threads: the model and index load in a thread worker while the window is already painted; each question runs
+in an exclusive thread worker (a newer one supersedes an older one); re-indexing runs in a thread worker and
+swaps the new Retriever in only when it is complete; a watchfiles thread notices changes in the corpus folder.
+Threads talk to the UI only through posted messages. The core (numpy, FAISS, the model) is imported inside the
+workers, so the first paint does not wait for it.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Footer, Static
+from textual.worker import get_current_worker
+
+from qa.config import MAX_QUESTION_CHARS, Settings
+from qa.errors import IndexCorrupt, IndexMismatch, QAError
+from qa.tui.format import Source, status_text
+from qa.tui.screens import ErrorDialog, HelpScreen, SourceScreen
+from qa.tui.widgets import AnswerCard, ProgressPanel, QuestionBubble, QuestionInput, SourceLink
+
+if TYPE_CHECKING:
+    from qa.answer import Answer
+    from qa.retrieve import Retriever
+
+WATCH_DEBOUNCE_MS = 400
+POLL_SECONDS = 5.0  # only when the folder cannot be watched (watchfiles failed to start)
+
+
+# --- messages posted by worker threads ---------------------------------------------------------------
+class IndexOpened(Message):
+    def __init__(self, counts: tuple[int, int]) -> None:
+        super().__init__()
+        self.counts = counts
+
+
+class ModelReady(Message):
+    pass
+
+
+class LoadFailed(Message):
+    def __init__(self, error: str, offer_rebuild: bool) -> None:
+        super().__init__()
+        self.error = error
+        self.offer_rebuild = offer_rebuild
+
+
+class IndexProgress(Message):
+    def __init__(self, phase: str, done: int, total: int) -> None:
+        super().__init__()
+        self.phase, self.done, self.total = phase, done, total
+
+
+class IndexDone(Message):
+    def __init__(self, summary: str, warnings: list[str], counts: tuple[int, int] | None) -> None:
+        super().__init__()
+        self.summary, self.warnings, self.counts = summary, warnings, counts
+
+
+class IndexFailed(Message):
+    def __init__(self, error: str, offer_rebuild: bool) -> None:
+        super().__init__()
+        self.error = error
+        self.offer_rebuild = offer_rebuild
+
+
+class AnswerReady(Message):
+    def __init__(self, card: AnswerCard, answer: Answer) -> None:
+        super().__init__()
+        self.card, self.answer = card, answer
+
+
+class AnswerFailed(Message):
+    def __init__(self, card: AnswerCard, error: str) -> None:
+        super().__init__()
+        self.card, self.error = card, error
+
+
+class StaleChecked(Message):
+    def __init__(self, state: str, counts: tuple[int, int] | None) -> None:
+        super().__init__()
+        self.state, self.counts = state, counts
+
+
+class CorpusChanged(Message):
+    pass
+
+
+class WatchFailed(Message):
+    pass
+
+
+class ArticleFetched(Message):
+    def __init__(self, source: Source, text: str | None) -> None:
+        super().__init__()
+        self.source, self.text = source, text
+
+
+class Cancelled(Exception):
+    """Raised in the indexer's progress callback when the app is closing."""
+
+
+def describe(error: BaseException) -> str:
+    """One line for the person: domain errors carry their own, anything else gets its type."""
+    if isinstance(error, QAError):
+        return str(error)
+    first = (str(error).splitlines() or [""])[0][:200]
+    return f"unexpected {type(error).__name__}: {first}"
+
+
+def stale_state(new: int, changed: int, removed: int) -> str:
+    parts = [f"{n} {what}" for n, what in ((new, "new"), (changed, "changed"), (removed, "removed")) if n]
+    return "stale: " + ", ".join(parts) if parts else "up to date"
+
+
+class QAApp(App[None]):
+    """Chat over the corpus: questions in, cited extracts out."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "qa"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "help", "Help"),
+        Binding("ctrl+r", "reindex", "Re-index", priority=True),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("pageup", "chat_scroll('page_up')", show=False),
+        Binding("pagedown", "chat_scroll('page_down')", show=False),
+    ]
+
+    def __init__(self, settings: Settings, embedder: Any = None, watch: bool = True) -> None:
+        super().__init__()
+        self.settings = settings
+        self.embedder = embedder
+        self.watch_corpus = watch
+        self.retriever: Retriever | None = None
+        self.latest: AnswerCard | None = None  # the card whose sources 1-9 open
+        self._ready_event = threading.Event()  # set once questions can be answered (or loading failed)
+        self._lock = threading.Lock()  # one search (or swap) at a time on a Retriever
+        self._load_error: str | None = None
+        self._counts: tuple[int, int] | None = None
+        self._state = "loading the index…"
+        self._indexing = False
+        self._watch_stop = threading.Event()
+
+    # --- layout ----------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="chat"):
+            yield Static(self._welcome(), id="welcome")
+        yield ProgressPanel(id="progress")
+        yield QuestionInput(
+            placeholder="Ask a question about the articles, then Enter", id="question", max_length=MAX_QUESTION_CHARS
+        )
+        yield Static(id="status")
+        yield Footer()
+
+    def _welcome(self) -> Content:
+        return Content.assemble(
+            ("Ask a question about the articles in ", ""), (self.settings.corpus.name or str(self.settings.corpus),
+                                                           "bold"), ".\n",
+            "Answers are sentences quoted from the articles, with their source.\n",
+            ("Enter", "bold"), " asks · ", ("Up/Down", "bold"), " earlier questions · ",
+            ("1-9", "bold"), " open a source · ", ("F1", "bold"), " help",
+        )
+
+    def on_mount(self) -> None:
+        self.query_one(QuestionInput).focus()
+        self._show_status()
+        self._load()
+        if self.watch_corpus:
+            self._start_watcher()
+
+    def on_unmount(self) -> None:
+        self._watch_stop.set()
+
+    def _show_status(self) -> None:
+        model = self.embedder.name if self.embedder is not None else self.settings.model
+        corpus = self.settings.corpus.name or str(self.settings.corpus)
+        self.query_one("#status", Static).update(Content(status_text(corpus, model, self._counts, self._state)))
+
+    def _set_state(self, state: str, counts: tuple[int, int] | None = None) -> None:
+        self._state = state
+        if counts is not None:
+            self._counts = counts
+        self._show_status()
+
+    def _post(self, message: Message) -> None:
+        """Post from a worker thread; a closing app may refuse, which is fine."""
+        try:
+            self.post_message(message)
+        except RuntimeError:
+            pass
+
+    # --- loading ---------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def _load(self) -> None:
+        try:
+            if self.embedder is None:
+                from qa.embed import Embedder
+
+                self.embedder = Embedder(self.settings.model)
+            from qa.retrieve import Retriever
+            from qa.store import CATALOG
+
+            if not (self.settings.index / CATALOG).is_file():
+                self._post(IndexProgress("building the index: loading the model", 0, 0))
+                report = self._run_indexer(rebuild=False)
+                self._post(IndexDone(report.summary(), report.warnings, None))
+            retriever = Retriever(self.settings.index, self.embedder)
+            self._post(IndexOpened(retriever.catalog.counts()))
+            self.embedder.encode_queries(["warm up"])  # loads the model; the first encode pays one-off costs
+            with self._lock:
+                self.retriever = retriever
+            self._ready_event.set()
+            self._post(ModelReady())
+        except Cancelled:
+            return
+        except Exception as e:  # noqa: BLE001 - every failure becomes a dialog, never a traceback
+            self._load_error = describe(e)
+            self._ready_event.set()  # questions waiting for the load now get the error
+            self._post(LoadFailed(self._load_error, isinstance(e, (IndexCorrupt, IndexMismatch))))
+
+    def on_index_opened(self, message: IndexOpened) -> None:
+        self._set_state("loading the model…", message.counts)
+
+    def on_model_ready(self, _: ModelReady) -> None:
+        self._set_state("checking the corpus…")
+        self._check_staleness()
+
+    def on_load_failed(self, message: LoadFailed) -> None:
+        self.query_one(ProgressPanel).stop()
+        self._indexing = False
+        self._set_state("index not usable")
+        self._error_dialog("The index could not be loaded", message.error, message.offer_rebuild)
+
+    def _error_dialog(self, title: str, error: str, offer_rebuild: bool) -> None:
+        def chosen(rebuild: bool | None) -> None:
+            if rebuild:
+                self._start_reindex(rebuild=True)
+
+        self.push_screen(ErrorDialog(title, error, offer_rebuild), chosen)
+
+    # --- indexing --------------------------------------------------------------------------------
+    def _run_indexer(self, rebuild: bool):  # type: ignore[no-untyped-def]
+        """Runs in a worker thread; progress goes to the panel, a closing app stops it between batches."""
+        from qa.sync import Indexer
+
+        worker = get_current_worker()
+
+        def progress(phase: str, done: int, total: int) -> None:
+            if worker.is_cancelled:
+                raise Cancelled
+            self._post(IndexProgress(phase, done, total))
+
+        return Indexer(self.settings.corpus, self.settings.index, self.embedder, progress).run(rebuild=rebuild)
+
+    def action_reindex(self) -> None:
+        self._start_reindex(rebuild=False)
+
+    def _start_reindex(self, rebuild: bool) -> None:
+        if self._indexing:
+            self.notify("The index is already being updated.")
+            return
+        if not self._ready_event.is_set():
+            self.notify("Still loading the model; re-index once it is ready.")
+            return
+        self._indexing = True
+        self._set_state("re-indexing…")
+        self.query_one(ProgressPanel).start("re-indexing: reading the corpus")
+        self._reindex(rebuild)
+
+    @work(thread=True, exclusive=True, group="index", exit_on_error=False)
+    def _reindex(self, rebuild: bool) -> None:
+        from qa.retrieve import Retriever
+
+        try:
+            report = self._run_indexer(rebuild)
+            retriever = Retriever(self.settings.index, self.embedder)
+            counts = retriever.catalog.counts()
+            with self._lock:  # questions in flight finish on the old one; the next ones use the new
+                old, self.retriever = self.retriever, retriever
+                self._load_error = None
+            if old is not None:
+                old.close()
+            self._post(IndexDone(report.summary(), report.warnings, counts))
+        except Cancelled:
+            return
+        except Exception as e:  # noqa: BLE001
+            self._post(IndexFailed(describe(e), isinstance(e, (IndexCorrupt, IndexMismatch))))
+
+    def on_index_progress(self, message: IndexProgress) -> None:
+        panel = self.query_one(ProgressPanel)
+        if not self._indexing:
+            self._indexing = True
+            self._set_state("building the index…")
+            panel.start(message.phase)
+        if message.total:
+            panel.advance(message.phase, message.done, message.total)
+
+    def on_index_done(self, message: IndexDone) -> None:
+        self._indexing = False
+        self.query_one(ProgressPanel).stop()
+        for warning in message.warnings[:5]:
+            self.notify(warning, severity="warning", timeout=8)
+        self.notify(f"Index updated: {message.summary}", timeout=6)
+        if message.counts is not None:  # None: the first build at start, which goes on to load
+            self._set_state("checking the corpus…", message.counts)
+            self._check_staleness()
+
+    def on_index_failed(self, message: IndexFailed) -> None:
+        self._indexing = False
+        self.query_one(ProgressPanel).stop()
+        self._set_state("re-index failed" if self.retriever is None else self._state_after_failure())
+        if message.offer_rebuild:
+            self._error_dialog("Re-indexing failed", message.error, True)
+        else:
+            self.notify(message.error, title="Re-indexing failed", severity="error", timeout=10)
+
+    def _state_after_failure(self) -> str:
+        self._check_staleness()
+        return "checking the corpus…"
+
+    # --- staleness and watching ------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="stale", exit_on_error=False)
+    def _check_staleness(self) -> None:
+        from qa.store import Catalog
+        from qa.sync import staleness
+
+        try:
+            catalog = Catalog(self.settings.index)
+            try:
+                stale = staleness(catalog, self.settings.corpus)
+                counts = catalog.counts()
+            finally:
+                catalog.close()
+            self._post(StaleChecked(stale_state(len(stale.new), len(stale.changed), len(stale.removed)), counts))
+        except Exception as e:  # noqa: BLE001
+            self._post(StaleChecked(describe(e).split(":")[0], None))
+
+    def on_stale_checked(self, message: StaleChecked) -> None:
+        if not self._indexing:
+            self._set_state(message.state, message.counts)
+
+    def _start_watcher(self) -> None:
+        corpus, stop = self.settings.corpus, self._watch_stop
+
+        def watch_folder() -> None:
+            try:
+                from watchfiles import watch
+
+                for _changes in watch(corpus, stop_event=stop, debounce=WATCH_DEBOUNCE_MS, rust_timeout=1000):
+                    self._post(CorpusChanged())
+            except Exception:  # noqa: BLE001 - a folder that cannot be watched is polled instead
+                if not stop.is_set():
+                    self._post(WatchFailed())
+
+        threading.Thread(target=watch_folder, name="qa-watch-corpus", daemon=True).start()
+
+    def on_corpus_changed(self, _: CorpusChanged) -> None:
+        if self._ready_event.is_set() and not self._indexing:
+            self._check_staleness()
+
+    def on_watch_failed(self, _: WatchFailed) -> None:
+        self.set_interval(POLL_SECONDS, lambda: self.on_corpus_changed(CorpusChanged()))
+
+    # --- asking ----------------------------------------------------------------------------------
+    @on(QuestionInput.Submitted)
+    def ask(self, event: QuestionInput.Submitted) -> None:
+        question = " ".join(event.value.split())
+        if not question:
+            return
+        box = self.query_one(QuestionInput)
+        box.remember(question)
+        box.value = ""
+        chat = self.query_one("#chat", VerticalScroll)
+        for card in self.query(AnswerCard):
+            if card.pending:
+                card.note("Skipped: a newer question was asked.", "superseded")
+        for welcome in self.query("#welcome"):
+            welcome.remove()
+        waiting = "Searching…" if self._ready_event.is_set() else "Waiting for the model and the index to load…"
+        bubble = QuestionBubble(question)
+        card = AnswerCard(question, waiting)
+        card.bubble = bubble  # type: ignore[attr-defined]
+        chat.mount(bubble, card)
+        chat.scroll_end(animate=False)
+        self._search(question, card)
+
+    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
+    def _search(self, question: str, card: AnswerCard) -> None:
+        from qa.answer import answer
+
+        worker = get_current_worker()
+        while not self._ready_event.wait(0.1):  # asked before the model and index were ready
+            if worker.is_cancelled:
+                return
+        with self._lock:
+            if worker.is_cancelled:  # superseded while waiting
+                return
+            retriever = self.retriever
+            if retriever is None:
+                self._post(AnswerFailed(card, self._load_error or "the index is not loaded"))
+                return
+            try:
+                result = answer(retriever, question)
+            except Exception as e:  # noqa: BLE001
+                self._post(AnswerFailed(card, describe(e)))
+                return
+        if not worker.is_cancelled:
+            self._post(AnswerReady(card, result))
+
+    def on_answer_ready(self, message: AnswerReady) -> None:
+        card = message.card
+        card.show(message.answer)
+        self.latest = card
+        chat = self.query_one("#chat", VerticalScroll)
+        bubble = getattr(card, "bubble", card)
+        self.call_after_refresh(chat.scroll_to_widget, bubble, top=True, animate=False)
+
+    def on_answer_failed(self, message: AnswerFailed) -> None:
+        message.card.note(message.error, "error")
+
+    # --- sources, help, scrolling ----------------------------------------------------------------
+    @on(QuestionInput.Hotkey)
+    def hotkey(self, event: QuestionInput.Hotkey) -> None:
+        if event.key == "?":
+            self.action_help()
+            return
+        self.action_open_source(int(event.key))
+
+    def action_open_source(self, number: int) -> None:
+        sources = self.latest.sources if self.latest else []
+        if not 1 <= number <= len(sources):
+            self.bell()
+            self.notify("No answer with that many sources yet." if sources else "Ask a question first.", timeout=3)
+            return
+        self._fetch_article(sources[number - 1])
+
+    @on(SourceLink.Open)
+    def open_link(self, event: SourceLink.Open) -> None:
+        self._fetch_article(event.source)
+
+    @work(thread=True, exclusive=True, group="article", exit_on_error=False)
+    def _fetch_article(self, source: Source) -> None:
+        with self._lock:
+            row = self.retriever.article(source.article_id) if self.retriever else None
+        self._post(ArticleFetched(source, row.text if row else None))
+
+    def on_article_fetched(self, message: ArticleFetched) -> None:
+        if message.text is None:
+            self.notify("That article is no longer in the index.", severity="warning")
+            return
+        self.push_screen(SourceScreen(message.source, message.text))
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_chat_scroll(self, how: str) -> None:
+        getattr(self.query_one("#chat", VerticalScroll), f"action_{how}")()
+
+
+def make_app(settings: Settings, embedder: Any = None, watch: bool = True) -> QAApp:
+    """The app over `settings`; pass an already loaded embedder to skip loading the model (tests)."""
+    return QAApp(settings, embedder=embedder, watch=watch)
+

@@ -1,0 +1,124 @@
+"""Screens over the chat: the source view of a cited article, the key help, and error dialogs."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Footer, Label, Static
+
+from qa.tui.format import Source, article_sections, meta_line
+
+KEYS = [
+    ("Enter", "ask the question in the box"),
+    ("Up / Down", "walk through earlier questions"),
+    ("1-9", "open source n of the latest answer (when the box is empty)"),
+    ("click", "a source line opens that article"),
+    ("Escape", "close the source view or this help"),
+    ("PgUp / PgDn", "scroll the chat or the article"),
+    ("Tab", "move focus between the box and the chat"),
+    ("ctrl+r", "re-index the corpus folder (new, changed or removed files)"),
+    ("F1 or ?", "this help (? when the box is empty)"),
+    ("ctrl+p", "command palette: themes, quit"),
+    ("ctrl+q", "quit"),
+]
+
+
+class SourceScreen(Screen[None]):
+    """The whole cleaned article, scrolled to the cited passage, the extract highlighted."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("q", "app.pop_screen", "Back", show=False),
+        Binding("pageup", "scroll('page_up')", "Scroll", show=False),
+        Binding("pagedown", "scroll('page_down')", "Scroll", show=False),
+        Binding("up", "scroll('scroll_up')", show=False),
+        Binding("down", "scroll('scroll_down')", show=False),
+        Binding("home", "scroll('scroll_home')", show=False),
+        Binding("end", "scroll('scroll_end')", show=False),
+    ]
+
+    def __init__(self, source: Source, text: str) -> None:
+        super().__init__()
+        self.source = source
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        s = self.source
+        with Vertical(id="source-head"):
+            yield Static(Content(s.title or s.path), id="source-title")
+            meta = meta_line(s)
+            if s.url:
+                meta = f"{meta} · {s.url}" if meta else s.url
+            yield Static(Content(meta), id="source-meta")
+        before, focus, after = article_sections(self.text, s.passage, s.extract)
+        with VerticalScroll(id="article"):
+            if before:
+                yield Static(before, id="article-before", classes="article-part")
+            yield Static(focus, id="article-passage", classes="article-part")
+            if after:
+                yield Static(after, id="article-after", classes="article-part")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        # after the first layout, so the passage has its place and the scroll lands on it
+        self.call_after_refresh(self._scroll_to_passage)
+
+    def _scroll_to_passage(self) -> None:
+        article = self.query_one("#article", VerticalScroll)
+        passage = self.query_one("#article-passage")
+        article.scroll_to(y=max(0, passage.virtual_region.y - 1), animate=False, immediate=True)
+        article.focus()
+
+    def action_scroll(self, how: str) -> None:
+        getattr(self.query_one("#article", VerticalScroll), f"action_{how}")()
+
+
+class HelpScreen(ModalScreen[None]):
+    """The keys, in one box."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss", "Close"),
+        Binding("f1", "dismiss", "Close", show=False),
+        Binding("question_mark", "dismiss", "Close", show=False),
+        Binding("q", "dismiss", "Close", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        width = max(len(k) for k, _ in KEYS) + 2
+        lines = [Content.assemble((key.ljust(width), "bold"), what) for key, what in KEYS]
+        with Vertical(id="help"):
+            yield Label("Keys", id="help-title")
+            yield Static(Content("\n").join(lines), id="help-keys")
+            yield Label("Escape closes", id="help-hint")
+
+
+class ErrorDialog(ModalScreen[bool]):
+    """An error the person can act on: what went wrong and what to do. Dismissed with True to rebuild."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(False)", "Close")]
+
+    def __init__(self, title: str, message: str, offer_rebuild: bool = False) -> None:
+        super().__init__()
+        self.title_text = title
+        self.message = message
+        self.offer_rebuild = offer_rebuild
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="error"):
+            yield Label(self.title_text, id="error-title")
+            yield Static(Content(self.message), id="error-message")
+            with Horizontal(id="error-buttons"):
+                if self.offer_rebuild:
+                    yield Button("Rebuild the index", variant="warning", id="rebuild")
+                yield Button("Close", id="close")
+
+    def on_mount(self) -> None:
+        self.query_one("#close", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "rebuild")

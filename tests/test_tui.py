@@ -1,0 +1,375 @@
+"""The Textual UI: Pilot tests on the seeds with the real model, and SVG snapshots (pytest-textual-snapshot)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from qa.config import Settings
+
+pytestmark = pytest.mark.anyio  # async tests run on asyncio through anyio's pytest plugin
+
+WUXI = "China-Russia digital media cooperation forum boots up in Wuxi"
+FORUM_QUESTION = "Where is the next forum hosted?"
+UNANSWERABLE = "How do you make a classic Italian carbonara?"
+BRIDGE_ARTICLE = """Kelvar Bridge opens to traffic in Marrowdale
+
+MARROWDALE, March 3 -- The new Kelvar Bridge opened to traffic on Tuesday in Marrowdale, a small town on the river Tarn.
+The bridge, 412 metres long, was built by the engineering firm Halbrook and cost 41 million euros.
+Mayor Ilse Brandt cut the ribbon at the ceremony, which drew about 3,000 residents.
+Until now, people crossing the Tarn had to take a ferry that ran twice an hour.
+"""
+BRIDGE_QUESTION = "How much did the Kelvar Bridge cost?"
+
+
+# --- helpers -----------------------------------------------------------------------------------------
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def settings(tmp_path, seed_corpus, seed_index) -> Settings:
+    """The seeds and their index copied into tmp_path (the session ones must stay untouched)."""
+    corpus = tmp_path / "seeds"
+    shutil.copytree(seed_corpus, corpus)
+    shutil.copytree(seed_index, tmp_path / "index")
+    return Settings.from_options(corpus, tmp_path / "index", "all-MiniLM-L6-v2")
+
+
+@pytest.fixture
+def app(settings, embedder):
+    from qa.tui.app import make_app
+
+    return make_app(settings, embedder=embedder)
+
+
+async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
+    """Until no worker runs and the messages they posted have been handled."""
+    quiet = 0
+    for _ in range(600):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        quiet = quiet + 1 if all(w.is_finished for w in pilot.app.workers) else 0
+        if quiet >= 2:
+            return
+    raise AssertionError("workers did not settle")
+
+
+async def ask(pilot, question: str) -> None:  # type: ignore[no-untyped-def]
+    await pilot.press(*question)  # each character typed into the focused input
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+def text(widget) -> str:  # type: ignore[no-untyped-def]
+    """Everything a widget shows, as plain text (its Static and Label descendants, and itself)."""
+    from textual.widgets import Static
+
+    parts = [str(widget.render())] if isinstance(widget, Static) else []
+    parts += [str(w.render()) for w in widget.query(Static)]
+    return "\n".join(parts)
+
+
+def last_card(app):  # type: ignore[no-untyped-def]
+    from qa.tui.widgets import AnswerCard
+
+    return app.query(AnswerCard).last()
+
+
+def status(app) -> str:  # type: ignore[no-untyped-def]
+    return text(app.query_one("#status"))
+
+
+class GatedEmbedder:
+    """The session embedder, but its first query encode waits for `gate`: the model 'is still loading'."""
+
+    def __init__(self, inner, gate: threading.Event) -> None:  # type: ignore[no-untyped-def]
+        self._inner = inner
+        self._gate = gate
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self._inner, name)
+
+    def encode_queries(self, texts):  # type: ignore[no-untyped-def]
+        assert self._gate.wait(30)
+        return self._inner.encode_queries(texts)
+
+
+# --- Pilot tests -------------------------------------------------------------------------------------
+async def test_answer_card_cites_and_opens_the_source(app):
+    from qa.tui.format import EXTRACT_STYLE
+    from qa.tui.screens import SourceScreen
+    from qa.tui.widgets import QuestionInput
+
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.focused, QuestionInput)  # focused at start
+        assert "2 articles" in status(app) and "up to date" in status(app)
+        await ask(pilot, FORUM_QUESTION)
+        card = last_card(app)
+        assert card.has_class("answered")
+        shown = text(card)
+        assert "Taganrog" in shown
+        assert WUXI in shown  # the citation under the passage
+        assert app.query_one(QuestionInput).value == ""
+
+        await pilot.press("1")  # open citation 1 of the latest answer
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, SourceScreen)
+        assert text(screen.query_one("#source-title")) == WUXI
+        passage = screen.query_one("#article-passage")
+        assert "Taganrog" in text(passage)
+        content = passage.render()
+        highlighted = [content.plain[s.start : s.end] for s in content.spans if s.style == EXTRACT_STYLE]
+        assert any("Taganrog" in h for h in highlighted)  # the extract is highlighted
+        article = screen.query_one("#article")
+        assert article.scroll_y == max(0, passage.virtual_region.y - 1)  # scrolled to the passage
+        assert article.scroll_y > 0
+
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, SourceScreen)
+        assert isinstance(app.focused, QuestionInput)
+
+
+async def test_unanswerable_question_shows_related_passages(app):
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await ask(pilot, UNANSWERABLE)
+        card = last_card(app)
+        assert card.has_class("unanswered")
+        shown = text(card)
+        assert "does not answer" in shown
+        assert "[1]" in shown and WUXI in shown  # the closest passages, as related
+
+
+async def test_up_and_down_walk_the_history(app):
+    from qa.tui.widgets import QuestionInput
+
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await ask(pilot, FORUM_QUESTION)
+        await ask(pilot, UNANSWERABLE)
+        box = app.query_one(QuestionInput)
+        await pilot.press("d", "r", "a")  # a draft, kept while walking
+        await pilot.press("up")
+        assert box.value == UNANSWERABLE
+        await pilot.press("up")
+        assert box.value == FORUM_QUESTION
+        await pilot.press("up")  # stays on the oldest
+        assert box.value == FORUM_QUESTION
+        await pilot.press("down", "down")
+        assert box.value == "dra"
+        await pilot.press("up", "enter")  # asking a recalled question again
+        await settle(pilot)
+        assert last_card(app).question == UNANSWERABLE
+
+
+async def test_question_asked_before_ready_is_answered_once_ready(settings, embedder):
+    from qa.tui.app import make_app
+
+    gate = threading.Event()
+    app = make_app(settings, embedder=GatedEmbedder(embedder, gate))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        assert "loading" in status(app)
+        await pilot.press(*UNANSWERABLE, "enter")  # superseded by the next one
+        await pilot.press(*FORUM_QUESTION, "enter")
+        await pilot.pause()
+        cards = list(app.query("AnswerCard"))
+        assert "Skipped" in text(cards[0])
+        assert "Waiting" in text(cards[1])
+        gate.set()  # the model is loaded
+        await settle(pilot)
+        assert cards[1].has_class("answered") and "Taganrog" in text(cards[1])
+        assert cards[0].has_class("superseded")
+
+
+async def test_help_and_digits_only_act_on_an_empty_input(app):
+    from qa.tui.screens import HelpScreen
+    from qa.tui.widgets import QuestionInput
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+        await pilot.press("?")  # on the empty input: help
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.press("1")  # no answer yet: nothing opens, nothing is typed
+        assert app.query_one(QuestionInput).value == ""
+        await pilot.press("w", "h", "y", "1", "?")  # typed once the box holds text
+        assert app.query_one(QuestionInput).value == "why1?"
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_new_article_is_noticed_reindexed_and_answers(settings, embedder):
+    from qa.tui.app import make_app
+
+    app = make_app(settings, embedder=embedder)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        assert "2 articles" in status(app) and "up to date" in status(app)
+        (settings.corpus / "kelvar_bridge.txt").write_text(BRIDGE_ARTICLE, encoding="utf-8")
+        deadline = time.monotonic() + 15
+        while "stale: 1 new" not in status(app):  # the folder watcher noticed the new file
+            assert time.monotonic() < deadline, status(app)
+            await pilot.pause(0.1)
+            await settle(pilot)
+        old_retriever = app.retriever
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert app.retriever is not old_retriever  # swapped in once complete
+        assert "3 articles" in status(app) and "up to date" in status(app)
+        assert not app.query_one("#progress").has_class("-active")
+        await ask(pilot, BRIDGE_QUESTION)
+        card = last_card(app)
+        assert card.has_class("answered")
+        assert "41 million euros" in card.answer.text
+        assert card.answer.citation.path == "kelvar_bridge.txt"
+        assert "Kelvar Bridge opens to traffic in Marrowdale" in text(card)
+
+
+async def test_corrupt_index_shows_a_dialog_not_a_traceback(settings, embedder):
+    from qa.tui.app import make_app
+    from qa.tui.screens import ErrorDialog
+
+    (settings.index / "catalog.sqlite").write_bytes(b"this is not a database" * 100)
+    for name in ("catalog.sqlite-wal", "catalog.sqlite-shm"):
+        (settings.index / name).unlink(missing_ok=True)
+    app = make_app(settings, embedder=embedder)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, ErrorDialog)
+        assert "qa index --rebuild" in text(app.screen)
+        await pilot.press("escape")
+        await pilot.press(*FORUM_QUESTION, "enter")
+        await settle(pilot)
+        assert last_card(app).has_class("error")  # the question gets the error, in its card
+        assert "damaged" in text(last_card(app))
+
+
+async def test_rebuild_from_the_error_dialog(settings, embedder):
+    from qa.tui.app import make_app
+    from qa.tui.screens import ErrorDialog
+
+    (settings.index / "catalog.sqlite").write_bytes(b"garbage" * 100)
+    for name in ("catalog.sqlite-wal", "catalog.sqlite-shm"):
+        (settings.index / name).unlink(missing_ok=True)
+    app = make_app(settings, embedder=embedder)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, ErrorDialog)
+        await pilot.click("#rebuild")
+        await settle(pilot)
+        assert "2 articles" in status(app) and "up to date" in status(app)
+        await ask(pilot, FORUM_QUESTION)
+        assert "Taganrog" in text(last_card(app))
+
+
+async def test_missing_index_is_built_on_start(tmp_path, seed_corpus, embedder):
+    from qa.tui.app import make_app
+
+    settings = Settings.from_options(seed_corpus, tmp_path / "new-index", "all-MiniLM-L6-v2")
+    app = make_app(settings, embedder=embedder)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press(*FORUM_QUESTION, "enter")  # asked while the index is being built
+        await settle(pilot)
+        assert "2 articles" in status(app) and "up to date" in status(app)
+        assert "Taganrog" in text(last_card(app))
+
+
+async def test_empty_corpus_without_index_says_what_to_do(tmp_path, embedder):
+    from qa.tui.app import make_app
+    from qa.tui.screens import ErrorDialog
+
+    (tmp_path / "empty").mkdir()
+    settings = Settings.from_options(tmp_path / "empty", tmp_path / "index", "all-MiniLM-L6-v2")
+    async with make_app(settings, embedder=embedder).run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ErrorDialog)
+        assert "no .txt, .md, .html" in text(pilot.app.screen)
+
+
+def test_core_never_imports_textual():
+    code = (
+        "import sys, qa.config, qa.errors, qa.ingest, qa.chunk, qa.embed, qa.store, qa.sync, qa.retrieve, "
+        "qa.answer, qa.cli; assert not [m for m in sys.modules if m.split('.')[0] == 'textual'], 'textual loaded'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent)
+
+
+# --- pure formatting ---------------------------------------------------------------------------------
+def test_sources_number_the_citation_first_then_other_passages(retriever):
+    from qa.answer import answer
+    from qa.tui.format import sources_of
+
+    result = answer(retriever, FORUM_QUESTION)
+    sources = sources_of(result)
+    assert sources[0].role == "answer" and sources[0].title == WUXI
+    start, end = sources[0].extract
+    article = retriever.article(sources[0].article_id)
+    assert "Taganrog" in article.text[start:end]
+    assert article.text[slice(*sources[0].passage)] == result.passage
+    assert len({(s.article_id, s.passage) for s in sources}) == len(sources)  # the answer's passage once
+
+
+def test_article_sections_split_at_paragraphs_and_keep_the_highlight():
+    from qa.tui.format import EXTRACT_STYLE, article_sections
+
+    text = "Title\nFirst paragraph.\nSecond one. The answer is here. More.\nThird.\n\nFourth."
+    start = text.index("The answer")
+    extract = (start, start + len("The answer is here."))
+    before, focus, after = article_sections(text, (text.index("Second"), text.index("Third") - 1), extract)
+    assert before.plain == "Title\n\nFirst paragraph."
+    assert focus.plain == "Second one. The answer is here. More."
+    assert after.plain == "Third.\n\nFourth."
+    assert [focus.plain[s.start : s.end] for s in focus.spans if s.style == EXTRACT_STYLE] == ["The answer is here."]
+
+
+# --- snapshots ---------------------------------------------------------------------------------------
+async def _ready(pilot) -> None:  # type: ignore[no-untyped-def]
+    from textual.widgets import Input
+
+    pilot.app.query_one(Input).cursor_blink = False  # a blinking cursor would make the SVG flaky
+    await settle(pilot)
+
+
+def test_snapshot_empty_app(snap_compare, app):
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_ready)
+
+
+def test_snapshot_answer_card(snap_compare, app):
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _ready(pilot)
+        await ask(pilot, FORUM_QUESTION)  # typed, Enter, answered
+
+    assert snap_compare(app, terminal_size=(100, 32), run_before=run_before)
+
+
+def test_snapshot_answer_card_small_terminal(snap_compare, app):
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _ready(pilot)
+        await ask(pilot, FORUM_QUESTION)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_snapshot_source_view(snap_compare, app):
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _ready(pilot)
+        await ask(pilot, FORUM_QUESTION)
+        await pilot.press("1")  # citation 1 of the latest answer
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
