@@ -54,16 +54,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     if command == "tui" and not hasattr(args, "corpus"):
         args = build_parser().parse_args(["tui", *(argv or sys.argv[1:])])
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a model hub
+    import sqlite3
+
     try:
         COMMANDS[command](args)
     except QAError as e:
         error(str(e))
     except KeyboardInterrupt:
         error("interrupted; the index keeps its last complete state")
+    except sqlite3.DatabaseError as e:  # damage found after the catalogue opened fine
+        error(f"the index catalogue cannot be read ({e}): run `qa index --rebuild`")
+    except OSError as e:  # a file or folder that vanished or cannot be read or written
+        error(f"{e.strerror or e}: {e.filename}" if e.filename else str(e.strerror or e))
 
 
 def error(message: str, code: int = 1) -> None:
-    print(f"qa: error: {message}", file=sys.stderr)
+    from qa.ingest import printable
+
+    print(f"qa: error: {printable(message)}", file=sys.stderr)  # one line; no raw escape sequences
     raise SystemExit(code)
 
 
@@ -184,7 +192,15 @@ def cmd_ask(args: argparse.Namespace) -> None:
     embedder = embedder_of(settings)
     if not args.no_sync:
         if not (settings.index / "catalog.sqlite").exists() or status_dict(settings)["stale"]:
-            run_index(settings, embedder)
+            from qa.errors import IndexLocked
+
+            try:
+                run_index(settings, embedder)
+            except IndexLocked:  # another `qa index` is running: answer from the last complete index
+                if not (settings.index / "catalog.sqlite").exists():
+                    raise
+                print("qa: warning: the index is being updated by another `qa index`; "
+                      "answering from its last complete state", file=sys.stderr)
     from qa.answer import answer
     from qa.retrieve import Retriever
 
@@ -201,6 +217,7 @@ def print_answer(result) -> None:  # type: ignore[no-untyped-def]
     from rich.text import Text
 
     console = Console(highlight=False)
+    result = _terminal_safe(result)
     if result.answered:
         c = result.citation
         passage = Text(result.passage)
@@ -220,6 +237,23 @@ def print_answer(result) -> None:  # type: ignore[no-untyped-def]
         snippet = hit.text if len(hit.text) < 300 else hit.text[:297] + "…"
         console.print(Text(f"[{hit.rank}] {hit.title} ({hit.path}) score {hit.score:.3f}", style="cyan"))
         console.print(Text(snippet))
+
+
+def _terminal_safe(obj):  # type: ignore[no-untyped-def]
+    """A copy of a result whose strings show control characters as U+FFFD: no escape sequence from a
+    file name or an old index reaches the terminal raw, and offsets still hold (one char for one)."""
+    import dataclasses
+
+    from qa.ingest import CONTROL
+
+    if isinstance(obj, str):
+        return CONTROL.sub("\ufffd", obj)
+    if isinstance(obj, list):
+        return [_terminal_safe(x) for x in obj]
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        fields = {f.name: _terminal_safe(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.init}
+        return dataclasses.replace(obj, **fields)
+    return obj
 
 
 def _answer_chunk(result) -> int | None:  # type: ignore[no-untyped-def]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -13,7 +15,12 @@ from typing import Any
 from qa.boilerplate import clean_lines
 
 SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl"}
-MAX_FILE_BYTES = 200 * 1024 * 1024  # larger files are almost certainly not articles
+# Size limits. A news article is 2-60 kB of text; anything far larger is a dump, a book or a scraper
+# accident. Such input is indexed in part, with a warning, rather than refused or left to exhaust
+# memory and time (a 50 MB page would be ~20,000 chunks to embed: hours on a laptop CPU).
+MAX_FILE_BYTES = 200 * 1024 * 1024  # a .json/.jsonl collection larger than this is skipped
+MAX_PAGE_BYTES = 4 * 1024 * 1024  # of a .txt/.md/.html file only the first 4 MB are read
+MAX_ARTICLE_CHARS = 500_000  # an article's cleaned text is cut (at a line break) after this many chars
 
 
 @dataclass
@@ -42,16 +49,20 @@ class Unreadable(Exception):
     """A file that cannot be turned into text; the message says why."""
 
 
-def list_files(root: Path) -> list[Path]:
-    """Article files under root, recursively, sorted; hidden files and symlink loops are skipped."""
+def list_files(root: Path, skipped: list[str] | None = None) -> list[Path]:
+    """Article files under root, recursively, sorted; hidden files and symlink loops are skipped.
+    Entries that look like articles but cannot be read (broken links, pipes, devices, unreadable
+    folders, names that are not UTF-8) are left out and described in `skipped`, if given."""
     found: list[Path] = []
     seen_dirs: set[tuple[int, int]] = set()
+    note = skipped.append if skipped is not None else (lambda message: None)
 
     def walk(folder: Path) -> None:
         try:
             st = folder.stat()
             entries = sorted(folder.iterdir())
-        except OSError:
+        except OSError as e:
+            note(f"skipped folder {printable(_rel(folder, root))}: {e.strerror or e}")
             return
         if (st.st_dev, st.st_ino) in seen_dirs:
             return  # a symlink loop or a second link to a folder already read
@@ -59,53 +70,137 @@ def list_files(root: Path) -> list[Path]:
         for entry in entries:
             if entry.name.startswith("."):
                 continue
+            article_like = entry.suffix.lower() in SUFFIXES
             try:
-                if entry.is_dir():
-                    walk(entry)
-                elif entry.suffix.lower() in SUFFIXES and entry.is_file():
-                    found.append(entry)
-            except OSError:
+                mode = entry.stat().st_mode  # follows links: a link to a file counts as that file
+            except OSError as e:
+                if article_like or entry.is_symlink():
+                    reason = "broken or looping symbolic link" if entry.is_symlink() else (e.strerror or str(e))
+                    note(f"skipped {printable(_rel(entry, root))}: {reason}")
                 continue
+            if stat.S_ISDIR(mode):
+                walk(entry)
+            elif article_like and not stat.S_ISREG(mode):
+                note(f"skipped {printable(_rel(entry, root))}: not a regular file")
+            elif article_like:
+                try:
+                    _rel(entry, root).encode()
+                except UnicodeEncodeError:
+                    note(f"skipped {printable(_rel(entry, root))}: the file name is not valid UTF-8; rename it")
+                    continue
+                found.append(entry)
 
     walk(root)
     return found
 
 
-def decode(data: bytes) -> str:
-    """UTF-8 when it is; otherwise the most likely legacy encoding; binary is refused."""
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """Text safe to print on a terminal: control characters (escape sequences included) and
+    undecodable bytes of file names are shown as \\xNN instead of being sent raw."""
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}", text)
+
+
+def read_head(path: Path, limit: int, refuse: bool = False) -> tuple[bytes, bool]:
+    """At most `limit` bytes of a regular file, and whether it was longer (or, with `refuse`, Unreadable
+    if it is). Opened without blocking and checked to be a regular file, so a named pipe or a device
+    never hangs the run."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as e:
+        raise Unreadable(e.strerror or str(e)) from e
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise Unreadable("not a regular file")
+        if refuse and st.st_size > limit:
+            raise Unreadable(f"larger than {limit // 2**20} MB; split it into smaller files")
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(limit + 1)
+    except OSError as e:
+        raise Unreadable(e.strerror or str(e)) from e
+    finally:
+        os.close(fd)
+    if len(data) <= limit:
+        return data, False
+    data = data[:limit]
+    cut = data.rfind(b"\n")
+    if cut < limit // 2:
+        cut = data.rfind(b" ")
+    return (data[:cut] if cut > 0 else data), True
+
+
+BOMS = [(b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+        (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")]
+# When two legacy encodings read a file equally well, the more common one wins: charset_normalizer
+# ties cp1250 with cp1252 on French text and picks cp1250, which turns "è" into "č".
+PREFERRED = ["cp1252", "latin_1", "iso8859_15", "cp1251", "gb18030", "gbk", "big5", "shift_jis", "euc_jp",
+             "euc_kr", "cp1250", "iso8859_2", "koi8_r", "cp1253", "cp1254", "cp1255", "cp1256", "cp874"]
+
+
+def decode(data: bytes, truncated: bool = False) -> str:
+    """UTF-8 (or UTF-16/32 with a byte-order mark) when it is; otherwise the most likely legacy
+    encoding; binary is refused. `truncated`: the bytes are a file's head, maybe cut inside a character."""
+    for bom, encoding in BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(encoding, errors="strict" if not truncated else "ignore")
+            except UnicodeDecodeError as e:
+                raise Unreadable(f"invalid {encoding.upper()} text") from e
     if b"\x00" in data[:8192]:
         raise Unreadable("binary file (NUL bytes)")
     try:
         return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as e:
+        if truncated and e.start >= len(data) - 3 and e.reason == "unexpected end of data":
+            return data[: e.start].decode("utf-8-sig")
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
-    if best is None:
-        raise Unreadable("not text in any known encoding")
-    return str(best)
+    matches = list(from_bytes(data))
+    if not matches:
+        raise Unreadable("binary or not text in any known encoding")
+    best = min(matches, key=lambda m: m.chaos)
+    ties = [m for m in matches if m.chaos <= best.chaos + 0.01 and m.coherence >= best.coherence - 0.01]
+    ties.sort(key=lambda m: PREFERRED.index(m.encoding) if m.encoding in PREFERRED else len(PREFERRED))
+    text = str(ties[0])
+    controls = sum(1 for c in text[:20000] if c < " " and c not in "\n\r\t\f")
+    if controls > 0.01 * min(len(text), 20000):
+        raise Unreadable("binary file (control characters)")
+    return text
 
 
 def parse_file(path: Path, root: Path) -> ParsedFile:
     """Every article in one file; unreadable files raise Unreadable, bad JSON lines become warnings."""
     rel = path.relative_to(root).as_posix()
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise Unreadable(f"larger than {MAX_FILE_BYTES // 2**20} MB")
-        raw = path.read_bytes()
-    except OSError as e:
-        raise Unreadable(e.strerror or str(e)) from e
-    text = decode(raw)
     suffix = path.suffix.lower()
+    collection = suffix in (".json", ".jsonl")
     out = ParsedFile()
-    if suffix in (".json", ".jsonl"):
+    # a collection is parsed whole (its records are articles); a page is read up to MAX_PAGE_BYTES
+    raw, truncated = read_head(path, MAX_FILE_BYTES if collection else MAX_PAGE_BYTES, refuse=collection)
+    if truncated:
+        out.warnings.append(
+            f"{printable(rel)}: larger than {MAX_PAGE_BYTES // 2**20} MB; only the first "
+            f"{MAX_PAGE_BYTES // 2**20} MB are indexed"
+        )
+    text = decode(raw, truncated)
+    if collection:
         for key, record in _json_records(text, suffix, out.warnings, rel):
             article = from_record(record, rel, key)
             if article is None:
-                out.warnings.append(f"{rel}#{key}: no article text, skipped")
+                out.warnings.append(f"{printable(rel)}#{printable(key)}: no article text, skipped")
             else:
-                out.articles.append(article)
+                out.articles.append(cap(article, out.warnings))
         return out
     if suffix in (".html", ".htm"):
         article = from_html(text, rel)
@@ -115,8 +210,29 @@ def parse_file(path: Path, root: Path) -> ParsedFile:
         article = from_text(text, rel)
     if article is None:
         raise Unreadable("no article text after removing boilerplate")
-    out.articles.append(article)
+    out.articles.append(cap(article, out.warnings))
     return out
+
+
+def cap(article: Article, warnings: list[str]) -> Article:
+    """Cut an article longer than MAX_ARTICLE_CHARS at a line break (or a space), with a warning."""
+    if len(article.text) <= MAX_ARTICLE_CHARS:
+        return article
+    article.text = cut_text(article.text, MAX_ARTICLE_CHARS)
+    warnings.append(
+        f"{printable(article.id)}: article text longer than {MAX_ARTICLE_CHARS:,} characters; "
+        f"only the first {len(article.text):,} are indexed"
+    )
+    return article
+
+
+def cut_text(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text.rfind("\n", 0, limit + 1)
+    if cut < limit // 2:
+        cut = text.rfind(" ", 0, limit + 1)
+    return text[: cut if cut > 0 else limit].rstrip()
 
 
 def _json_records(text: str, suffix: str, warnings: list[str], rel: str) -> list[tuple[str, dict[str, Any]]]:
@@ -128,12 +244,12 @@ def _json_records(text: str, suffix: str, warnings: list[str], rel: str) -> list
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
-                warnings.append(f"{rel}:{n}: malformed JSON ({e.msg}), line skipped")
+                warnings.append(f"{printable(rel)}:{n}: malformed JSON ({e.msg}), line skipped")
                 continue
             if isinstance(obj, dict):
                 records.append((_record_key(obj, str(n)), obj))
             else:
-                warnings.append(f"{rel}:{n}: not a JSON object, line skipped")
+                warnings.append(f"{printable(rel)}:{n}: not a JSON object, line skipped")
         return records
     try:
         obj = json.loads(text)
@@ -164,22 +280,22 @@ def _first(obj: dict[str, Any], *keys: str) -> str | None:
 def from_record(obj: dict[str, Any], rel: str, key: str) -> Article | None:
     """One JSON object: title/text (or body/content), date, url, source/outlet."""
     body = _first(obj, "text", "body", "content", "article", "abstract") or ""
+    body = body[: 4 * MAX_ARTICLE_CHARS]  # the rest would be cut anyway: do not normalise megabytes
     if "<p" in body or "<div" in body:
         html = from_html(body, rel)
         body = html.text if html else ""
     body = normalize(body)
-    title = normalize(_first(obj, "title", "headline") or "")
+    title = one_line(_first(obj, "title", "headline") or "")
     if not body:
         return None
-    outlet = _first(obj, "source", "outlet", "site", "sitename", "publisher")
     return Article(
         id=f"{rel}#{key}",
         path=rel,
         title=title or first_words(body),
         text=f"{title}\n{body}" if title else body,
         date=parse_date(_first(obj, "date", "published", "published_at", "pubdate", "datePublished") or ""),
-        outlet=outlet,
-        url=_first(obj, "url", "link", "uri"),
+        outlet=one_line(_first(obj, "source", "outlet", "site", "sitename", "publisher") or "") or None,
+        url=one_line(_first(obj, "url", "link", "uri") or "") or None,
     )
 
 
@@ -196,17 +312,17 @@ def from_html(html: str, rel: str) -> Article | None:
     body = normalize(meta.get("text") or "")
     if not body:
         return None
-    title = normalize(meta.get("title") or "") or first_words(body)
-    if not body.startswith(title):
+    title = one_line(meta.get("title") or "")
+    if title and not body.startswith(title):
         body = f"{title}\n{body}"
     return Article(
         id=rel,
         path=rel,
-        title=title,
+        title=title or first_words(body),
         text=body,
-        date=parse_date(meta.get("date") or ""),
-        outlet=meta.get("sitename") or None,
-        url=meta.get("url") or None,
+        date=parse_date(str(meta.get("date") or "")),
+        outlet=one_line(str(meta.get("sitename") or "")) or None,
+        url=one_line(str(meta.get("url") or "")) or None,
     )
 
 
@@ -242,28 +358,41 @@ def from_text(text: str, rel: str, meta: dict[str, Any] | None = None) -> Articl
     cleaned = clean_lines(normalize(text).splitlines())
     if not cleaned.body:
         return None
-    title = normalize(meta.get("title", "")) or cleaned.title or first_words(cleaned.body[0])
+    title = one_line(meta.get("title", "")) or cleaned.title
     body = "\n".join(cleaned.body)
-    if not body.startswith(title):
+    # a real headline heads the text (it is searchable); a stand-in made of the first words is not
+    # added, so every line of the text is a line of the input
+    if title and not body.startswith(title):
         body = f"{title}\n{body}"
     header = "\n".join(cleaned.header)
     return Article(
         id=rel,
         path=rel,
-        title=title,
+        title=title or first_words(cleaned.body[0]),
         text=body,
         date=parse_date(meta.get("date", "")) or find_date(header) or find_date(body[:300]),
-        outlet=meta.get("source") or meta.get("outlet") or find_outlet(header + "\n" + body[:200]),
-        url=meta.get("url") or find_url(header),
+        outlet=one_line(meta.get("source") or meta.get("outlet") or "") or find_outlet(header + "\n" + body[:200]),
+        url=one_line(meta.get("url", "")) or find_url(header),
     )
 
 
+ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])|\x9b[0-?]*[ -/]*[@-~]")
+
+
 def normalize(text: str) -> str:
-    """Unify newlines and spaces and drop control characters, so offsets mean the same everywhere."""
+    """Unify newlines and spaces and drop control characters and terminal escape sequences (which
+    must never reach a terminal from a scraped page), so offsets mean the same everywhere."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
-    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f\u200b\ufeff]", "", text)
+    text = re.sub("[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]", "\n", text)  # what str.splitlines() splits on
+    text = ANSI.sub("", text)
+    text = re.sub(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u200b\ufeff]", "", text)
     text = re.sub(r"[ \t]+", " ", text)
     return "\n".join(line.strip() for line in text.split("\n") if line.strip())
+
+
+def one_line(text: str) -> str:
+    """A metadata field (title, outlet, URL) as one clean line."""
+    return " ".join(normalize(text).split("\n"))[:1000]
 
 
 def first_words(text: str, n: int = 12) -> str:

@@ -82,10 +82,14 @@ class Lexical:
         try:
             if json.loads((path / GENERATION_FILE).read_text()) != tag:
                 return None
+            chunk_ids = np.load(path / IDS_FILE)
+            expected = tag.rsplit(":", 2)  # sync.derived_tag ends with the number of chunks
+            if len(expected) == 3 and expected[2].isdigit() and len(chunk_ids) != int(expected[2]):
+                return None
             retriever = bm25s.BM25.load(path, mmap=True, show_progress=False)
             tokenizer = _tokenizer()
             tokenizer.load_vocab(path)
             tokenizer.load_stopwords(path)
-            return cls(retriever, tokenizer, np.load(path / IDS_FILE))
-        except (OSError, ValueError, KeyError):
+            return cls(retriever, tokenizer, chunk_ids)
+        except Exception:  # noqa: BLE001 - damaged files fail in many ways; all mean "rebuild it"
             return None

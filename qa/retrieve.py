@@ -41,7 +41,12 @@ class Hit:
 
 
 def check_question(question: str) -> str:
-    question = " ".join(question.split())
+    """The question as one clean line: terminal escape sequences and control characters removed
+    (they must never reach a terminal or the index raw), whitespace collapsed, length checked."""
+    from qa.ingest import normalize
+
+    question = question.encode("utf-8", "replace").decode("utf-8")  # undecodable argv bytes become "?"
+    question = " ".join(normalize(question).split())
     if not question:
         raise QuestionError("the question is empty: ask something, e.g. qa ask \"Where is the next forum hosted?\"")
     if len(question) > MAX_QUESTION_CHARS:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -15,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexMissing
+from qa.errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexMissing, QAError
 
 CATALOG = "catalog.sqlite"
 VECTORS = "vectors.faiss"
@@ -28,9 +29,10 @@ CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, hash TEXT NOT NULL, size INTEGER, mtime_ns INTEGER, error TEXT);
 CREATE TABLE IF NOT EXISTS articles (
     id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT, date TEXT, outlet TEXT, url TEXT,
-    text TEXT NOT NULL, hash TEXT NOT NULL, duplicate_of TEXT);
+    text TEXT NOT NULL, hash TEXT NOT NULL, duplicate_of TEXT, text_hash TEXT);
 CREATE INDEX IF NOT EXISTS articles_path ON articles(path);
 CREATE INDEX IF NOT EXISTS articles_hash ON articles(hash);
+CREATE INDEX IF NOT EXISTS articles_duplicate ON articles(duplicate_of);
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT, article_id TEXT NOT NULL, seq INTEGER NOT NULL,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL, hash TEXT NOT NULL,
@@ -43,6 +45,15 @@ CREATE TABLE IF NOT EXISTS sentences (
 CREATE INDEX IF NOT EXISTS sentences_article ON sentences(article_id, start);
 CREATE INDEX IF NOT EXISTS sentences_hash ON sentences(hash);
 """
+
+
+class IndexUnwritable(QAError):
+    """The index folder cannot be created or written (a path under a file, no permission, disk full)."""
+
+
+def text_digest(text: str) -> str:
+    """What makes two articles duplicates: the same cleaned text (title line included)."""
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 @dataclass
@@ -64,6 +75,17 @@ class ArticleRow:
     url: str | None
     text: str
     duplicate_of: str | None = None
+
+
+def remove_leftovers(folder: Path) -> None:
+    """Temporary files a killed writer left behind (call under the write lock)."""
+    import shutil
+
+    for pattern in (f".{VECTORS}.*.tmp", f".{VECTORS}.generation.*.tmp", f"{BM25_DIR}/.generation.*.tmp"):
+        for leftover in folder.glob(pattern):
+            leftover.unlink(missing_ok=True)
+    for name in (f".{BM25_DIR}.tmp", f".{BM25_DIR}.old"):
+        shutil.rmtree(folder / name, ignore_errors=True)
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -89,23 +111,54 @@ class Catalog:
     """The SQLite catalogue. Open it read-only to query, or through `writer()` to change it."""
 
     def __init__(self, folder: Path, create: bool = False) -> None:
+        """`create`: open for writing (the caller holds the WriteLock), creating the catalogue if needed."""
         self.folder = Path(folder)
         path = self.folder / CATALOG
         if not path.is_file() and not create:
             raise IndexMissing(f"no index in {self.folder}: run `qa index` to build it")
         if create:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                if not path.exists():
+                    # A catalogue deleted by hand can leave its write-ahead log behind; SQLite would
+                    # replay those pages into the new, empty file and damage it.
+                    for suffix in ("-wal", "-shm", "-journal"):
+                        (self.folder / (CATALOG + suffix)).unlink(missing_ok=True)
+            except OSError as e:
+                raise IndexUnwritable(f"cannot write the index folder {self.folder}: {e.strerror or e}") from e
         try:
             self.db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")  # readers keep reading while a writer commits
             self.db.execute("PRAGMA synchronous=NORMAL")
             if create:
                 self.db.executescript(SCHEMA)
+                self._migrate()
             self.db.execute("SELECT count(*) FROM articles").fetchone()
+        except sqlite3.OperationalError as e:
+            if "unable to open" in str(e) or "readonly" in str(e) or "disk" in str(e):
+                raise IndexUnwritable(f"cannot open the catalogue {path}: {e}") from e
+            raise IndexCorrupt(f"the catalogue {path} is damaged ({e}): run `qa index --rebuild` to rebuild it") from e
         except sqlite3.DatabaseError as e:
             raise IndexCorrupt(
                 f"the catalogue {path} is damaged ({e}): run `qa index --rebuild` to rebuild it"
             ) from e
+
+    def _migrate(self) -> None:
+        """Catalogues written before duplicate detection get the text_hash column, filled in."""
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(articles)")}
+        if "text_hash" not in columns:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self.db.execute("ALTER TABLE articles ADD COLUMN text_hash TEXT")
+                rows = self.db.execute("SELECT id, text FROM articles").fetchall()
+                self.db.executemany(
+                    "UPDATE articles SET text_hash = ? WHERE id = ?", [(text_digest(t), i) for i, t in rows]
+                )
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+        self.db.execute("CREATE INDEX IF NOT EXISTS articles_text ON articles(text_hash)")
 
     def close(self) -> None:
         self.db.close()
@@ -150,15 +203,30 @@ class Catalog:
             self.db.execute("ROLLBACK")
             raise
 
-    def delete_article(self, article_id: str) -> None:
-        for table in ("chunks", "sentences"):
-            self.db.execute(f"DELETE FROM {table} WHERE article_id = ?", (article_id,))
+    def delete_article(self, article_id: str) -> str | None:
+        """Remove an article. If other copies of it were stored as its duplicates, the first of them
+        inherits its chunks and sentence vectors (same text, so the offsets hold and nothing is
+        re-embedded) and the others point to it; that heir's id is returned."""
+        heir = None
+        copies = self.duplicates_of(article_id)
+        if copies:
+            heir = copies[0]
+            for table in ("chunks", "sentences"):
+                self.db.execute(f"UPDATE {table} SET article_id = ? WHERE article_id = ?", (heir, article_id))
+            self.db.execute("UPDATE articles SET duplicate_of = NULL WHERE id = ?", (heir,))
+            self.db.execute("UPDATE articles SET duplicate_of = ? WHERE duplicate_of = ?", (heir, article_id))
+        else:
+            for table in ("chunks", "sentences"):
+                self.db.execute(f"DELETE FROM {table} WHERE article_id = ?", (article_id,))
         self.db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+        return heir
 
-    def put_article(self, row: ArticleRow, text_hash: str) -> None:
+    def put_article(self, row: ArticleRow, article_hash: str) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (row.id, row.path, row.title, row.date, row.outlet, row.url, row.text, text_hash, row.duplicate_of),
+            "INSERT OR REPLACE INTO articles (id, path, title, date, outlet, url, text, hash, duplicate_of, text_hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (row.id, row.path, row.title, row.date, row.outlet, row.url, row.text, article_hash, row.duplicate_of,
+             text_digest(row.text)),
         )
 
     def put_chunks(self, article_id: str, chunks: Iterable[tuple[int, int, str, str, np.ndarray]]) -> None:
@@ -192,16 +260,30 @@ class Catalog:
         rows = self.db.execute("SELECT id, hash FROM articles WHERE path = ?", (path,)).fetchall()
         return dict(rows)
 
-    def article_by_hash(self, text_hash: str, exclude: str) -> str | None:
+    def original_of(self, text: str, exclude: str) -> str | None:
+        """The indexed (non-duplicate) article with exactly this text, other than `exclude`."""
         row = self.db.execute(
-            "SELECT id FROM articles WHERE hash = ? AND id != ? AND duplicate_of IS NULL LIMIT 1",
-            (text_hash, exclude),
+            "SELECT id FROM articles WHERE text_hash = ? AND id != ? AND duplicate_of IS NULL ORDER BY id LIMIT 1",
+            (text_digest(text), exclude),
         ).fetchone()
         return row[0] if row else None
 
     def duplicates_of(self, article_id: str) -> list[str]:
-        rows = self.db.execute("SELECT id FROM articles WHERE duplicate_of = ?", (article_id,)).fetchall()
+        """Ids of the articles stored as copies of this one (same text under another name; no chunks)."""
+        rows = self.db.execute(
+            "SELECT id FROM articles WHERE duplicate_of = ? ORDER BY id", (article_id,)
+        ).fetchall()
         return [r[0] for r in rows]
+
+    def copies(self, article_id: str) -> list[ArticleRow]:
+        """An indexed article and every duplicate of it, the indexed one first: all the paths (and
+        outlets, URLs) under which the corpus holds this text. Chunks always point to the first."""
+        first = self.article(article_id)
+        if first is None:
+            return []
+        if first.duplicate_of:
+            return self.copies(first.duplicate_of)
+        return [first, *(row for d in self.duplicates_of(article_id) if (row := self.article(d)) is not None)]
 
     def known_vectors(self, table: str, hashes: Iterable[str], dtype: type) -> dict[str, np.ndarray]:
         """Vectors already embedded for these texts, so a changed article re-embeds only what changed."""
@@ -215,9 +297,13 @@ class Catalog:
         return out
 
     def counts(self) -> tuple[int, int]:
+        """(articles indexed, duplicates not counted; chunks)."""
         articles = self.db.execute("SELECT count(*) FROM articles WHERE duplicate_of IS NULL").fetchone()[0]
         chunks = self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
         return articles, chunks
+
+    def chunk_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
 
     def article(self, article_id: str) -> ArticleRow | None:
         row = self.db.execute(
@@ -276,15 +362,20 @@ def write_faiss(folder: Path, index, tag: str) -> None:  # type: ignore[no-untyp
 
 
 def read_faiss(folder: Path, tag: str):  # type: ignore[no-untyped-def]
-    """The FAISS index if it is intact and was built from the catalogue state `tag`, else None."""
+    """The FAISS index if it is intact and was built from the catalogue state `tag`, else None.
+    A tag ending in ":<count>" (see sync.derived_tag) is also checked against the vectors held."""
     import faiss
 
     try:
         if (folder / (VECTORS + ".generation")).read_text() != tag:
             return None
         data = np.fromfile(folder / VECTORS, dtype=np.uint8)
-        return faiss.deserialize_index(data)
-    except (OSError, ValueError, RuntimeError):
+        index = faiss.deserialize_index(data)
+        expected = tag.rsplit(":", 2)
+        if len(expected) == 3 and expected[2].isdigit() and index.ntotal != int(expected[2]):
+            return None
+        return index
+    except (OSError, ValueError, RuntimeError, MemoryError):
         return None
 
 
@@ -296,8 +387,11 @@ class WriteLock:
         self.fd: int | None = None
 
     def __enter__(self) -> WriteLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise IndexUnwritable(f"cannot write the index folder {self.path.parent}: {e.strerror or e}") from e
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

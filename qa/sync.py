@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
+import sqlite3
+import stat
 import time
 import uuid
 from collections.abc import Callable
@@ -13,14 +17,27 @@ import numpy as np
 
 from qa import config
 from qa.chunk import Chunk, chunk_text, text_hash
-from qa.errors import CorpusError
-from qa.ingest import Article, Unreadable, list_files, parse_file
+from qa.errors import CorpusError, IndexCorrupt, IndexMismatch
+from qa.ingest import Article, Unreadable, list_files, parse_file, printable
 from qa.lexical import Lexical
-from qa.store import VECTORS, ArticleRow, Catalog, WriteLock, build_faiss, read_faiss, write_faiss
+from qa.store import (
+    CATALOG,
+    VECTORS,
+    ArticleRow,
+    Catalog,
+    IndexUnwritable,
+    WriteLock,
+    build_faiss,
+    fsync_dir,
+    read_faiss,
+    remove_leftovers,
+    write_faiss,
+)
 
 # (phase, done, total): phase is "embedding" while the model works
 Progress = Callable[[str, int, int], None]
 BATCH_TEXTS = 512  # texts embedded per committed step: a kill loses at most this much work
+STAGING = ".rebuild"  # `--rebuild` builds a new catalogue here and swaps it in when it is complete
 
 
 @dataclass
@@ -46,13 +63,15 @@ class SyncReport:
     chunks_embedded: int = 0
     sentences_embedded: int = 0
     chunks_reused: int = 0
+    duplicates: int = 0  # added or changed articles whose text another article already has: stored, not chunked
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
+        duplicates = f", {self.duplicates} of them duplicates of indexed ones" if self.duplicates else ""
         return (
             f"{self.added} added, {self.changed} changed, {self.removed} removed, {self.unchanged} unchanged "
-            f"articles; {self.chunks_embedded} chunks embedded ({self.chunks_reused} reused) "
+            f"articles{duplicates}; {self.chunks_embedded} chunks embedded ({self.chunks_reused} reused) "
             f"in {self.seconds:.1f} s"
         )
 
@@ -73,20 +92,38 @@ def index_settings(embedder) -> dict[str, object]:  # type: ignore[no-untyped-de
 
 
 def file_digest(path: Path) -> str:
+    """Content hash of a regular file; a pipe or device raises OSError instead of blocking the run."""
     h = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path} is not a regular file")
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    finally:
+        os.close(fd)
     return h.hexdigest()
 
 
-def check_corpus(corpus: Path) -> list[Path]:
+def check_corpus(corpus: Path, warnings: list[str] | None = None) -> list[Path]:
+    """The article files of the corpus folder; `warnings` collects the entries that cannot be read."""
     if not corpus.is_dir():
-        raise CorpusError(f"corpus folder {corpus} does not exist: pass --corpus DIR or set QA_CORPUS")
-    files = list_files(corpus)
+        what = "is not a folder" if corpus.exists() else "does not exist"
+        raise CorpusError(f"corpus folder {printable(str(corpus))} {what}: pass --corpus DIR or set QA_CORPUS")
+    files = list_files(corpus, warnings)
     if not files:
-        raise CorpusError(f"corpus folder {corpus} has no .txt, .md, .html, .json or .jsonl files")
+        raise CorpusError(f"corpus folder {printable(str(corpus))} has no .txt, .md, .html, .json or .jsonl files")
     return files
+
+
+def _readable(path: Path) -> bool:
+    try:
+        file_digest(path)
+        return True
+    except OSError:
+        return False
 
 
 def staleness(catalog: Catalog, corpus: Path, files: list[Path] | None = None) -> Staleness:
@@ -101,7 +138,13 @@ def staleness(catalog: Catalog, corpus: Path, files: list[Path] | None = None) -
         if rel not in known:
             out.new.append(rel)
             continue
-        digest, size, mtime_ns, _ = known[rel]
+        digest, size, mtime_ns, error = known[rel]
+        if error and not digest:  # it could not be read last time: retry once it can be
+            if _readable(path):
+                out.changed.append(rel)
+            else:
+                out.unchanged += 1
+            continue
         try:
             st = path.stat()
             if (st.st_size, st.st_mtime_ns) == (size, mtime_ns) or file_digest(path) == digest:
@@ -140,20 +183,79 @@ class Indexer:
 
     def run(self, rebuild: bool = False) -> SyncReport:
         started = time.perf_counter()
-        files = check_corpus(self.corpus)
-        with WriteLock(self.folder):
-            if rebuild:
-                for name in ("catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", VECTORS):
-                    (self.folder / name).unlink(missing_ok=True)
-            catalog = Catalog(self.folder, create=True)
-            try:
-                self._sync(catalog, files)
-            finally:
-                catalog.close()
+        files = check_corpus(self.corpus, self.report.warnings)
+        try:
+            with WriteLock(self.folder):
+                remove_leftovers(self.folder)
+                if rebuild:
+                    self._rebuild(files)
+                else:
+                    shutil.rmtree(self.folder / STAGING, ignore_errors=True)  # a --rebuild given up
+                    catalog = Catalog(self.folder, create=True)
+                    try:
+                        self._sync(catalog, files)
+                    finally:
+                        catalog.close()
+        except sqlite3.OperationalError as e:  # disk full, read-only file system, ...
+            raise IndexUnwritable(f"cannot update the index in {self.folder}: {e}") from e
+        except sqlite3.DatabaseError as e:
+            raise IndexCorrupt(
+                f"the catalogue in {self.folder} is damaged ({e}): run `qa index --rebuild` to rebuild it"
+            ) from e
+        except OSError as e:
+            raise IndexUnwritable(f"cannot write the index in {self.folder}: {e.strerror or e}") from e
+        self._export_query_encoder()
         self.report.seconds = time.perf_counter() - started
         return self.report
 
-    def _sync(self, catalog: Catalog, files: list[Path]) -> None:
+    def _export_query_encoder(self) -> None:
+        """Once per index: the model as ONNX, so `qa ask` embeds questions without importing torch."""
+        from qa.embed import ONNX_FILE
+
+        target = self.folder / ONNX_FILE
+        if hasattr(self.embedder, "export_onnx") and not target.exists():
+            try:
+                self.embedder.export_onnx(target)
+            except Exception as e:  # an optional speed-up: never fail an index run over it
+                self.report.warnings.append(f"query encoder not exported ({str(e).splitlines()[0][:120]})")
+
+    def _rebuild(self, files: list[Path]) -> None:
+        """Build a new catalogue beside the old one and swap it in once complete: a killed rebuild
+        leaves the old index in use, and the next `--rebuild` resumes where this one stopped."""
+        staging = self.folder / STAGING
+        try:
+            catalog = Catalog(staging, create=True)
+        except IndexCorrupt:
+            shutil.rmtree(staging, ignore_errors=True)
+            catalog = Catalog(staging, create=True)
+        try:
+            try:
+                self._sync(catalog, files, derived=False)
+            except IndexMismatch:  # a rebuild for other settings was interrupted: start afresh
+                catalog.close()
+                shutil.rmtree(staging, ignore_errors=True)
+                catalog = Catalog(staging, create=True)
+                self._sync(catalog, files, derived=False)
+            catalog.db.execute("PRAGMA journal_mode=DELETE")  # one self-contained file to move
+        finally:
+            catalog.close()
+        old = self.folder / CATALOG
+        try:  # fold the old catalogue's write-ahead log into it, so removing the log loses nothing
+            Catalog(self.folder).close()
+        except Exception:  # noqa: BLE001 - a damaged catalogue is being replaced anyway
+            pass
+        for suffix in ("-wal", "-shm", "-journal"):
+            (self.folder / (CATALOG + suffix)).unlink(missing_ok=True)
+        os.replace(staging / CATALOG, old)
+        fsync_dir(self.folder)
+        shutil.rmtree(staging, ignore_errors=True)
+        catalog = Catalog(self.folder, create=True)
+        try:
+            self._write_derived(catalog, force=True)
+        finally:
+            catalog.close()
+
+    def _sync(self, catalog: Catalog, files: list[Path], derived: bool = True) -> None:
         settings = {**index_settings(self.embedder), "sentence_vectors": int(self.sentence_vectors)}
         catalog.check_settings(settings)
         if not catalog.settings().get("model"):
@@ -178,7 +280,7 @@ class Indexer:
                 digest = file_digest(path)
                 parsed = parse_file(path, self.corpus)
             except (Unreadable, OSError) as e:
-                self.report.warnings.append(f"skipped {rel}: {e}")
+                self.report.warnings.append(f"skipped {printable(rel)}: {printable(str(e))}")
                 with catalog.transaction():  # remember it, so it is not retried until it changes
                     for article_id in catalog.article_hashes(rel):
                         catalog.delete_article(article_id)
@@ -191,7 +293,9 @@ class Indexer:
             ids = set()
             for article in parsed.articles:
                 if article.id in ids:
-                    self.report.warnings.append(f"{rel}: duplicate id {article.id}, second one skipped")
+                    self.report.warnings.append(
+                        f"{printable(rel)}: duplicate id {printable(article.id)}, second one skipped"
+                    )
                     continue
                 ids.add(article.id)
                 if stored.get(article.id) == article.hash:
@@ -203,7 +307,8 @@ class Indexer:
             len(catalog.article_hashes(rel)) for rel in self._unchanged_files(files, stale)
         )
         changed_any |= self._embed_and_commit(catalog, pending, file_rows) or bool(file_rows)
-        self._write_derived(catalog, force=changed_any)
+        if derived:
+            self._write_derived(catalog, force=changed_any)
 
     def _unchanged_files(self, files: list[Path], stale: Staleness) -> list[str]:
         moving = set(stale.new) | set(stale.changed)
@@ -275,7 +380,16 @@ class Indexer:
 
     def _commit_article(self, catalog: Catalog, p: _Pending, known_chunks, known_sents, fresh) -> None:  # type: ignore[no-untyped-def]
         a = p.article
-        catalog.delete_article(a.id)
+        catalog.delete_article(a.id)  # a copy of its old text, if any, inherits the old chunks
+        if p.is_new:
+            self.report.added += 1
+        else:
+            self.report.changed += 1
+        original = catalog.original_of(a.text, exclude=a.id)
+        if original is not None:  # the same text under another name: indexed once, both paths known
+            catalog.put_article(ArticleRow(a.id, a.path, a.title, a.date, a.outlet, a.url, a.text, original), a.hash)
+            self.report.duplicates += 1
+            return
         catalog.put_article(ArticleRow(a.id, a.path, a.title, a.date, a.outlet, a.url, a.text), a.hash)
         rows = []
         for c in p.chunks:
@@ -295,10 +409,6 @@ class Indexer:
                 self.report.sentences_embedded += 1
             sents.append((start, end, h, vec))
         catalog.put_sentences(a.id, sents)
-        if p.is_new:
-            self.report.added += 1
-        else:
-            self.report.changed += 1
         # vectors of this article can serve later articles with the same text
         known_chunks.update({c.hash: r[4] for c, r in zip(p.chunks, rows)})
         known_sents.update({s[2]: s[3] for s in sents})
@@ -311,21 +421,41 @@ class Indexer:
         catalog.put_file(rel, digest, size, mtime_ns, error)
 
     def _write_derived(self, catalog: Catalog, force: bool) -> None:
-        """Rebuild the FAISS and BM25 files from the catalogue when it changed or they are not current."""
+        """Rebuild the FAISS and BM25 files from the catalogue when it changed or they are not current
+        (missing, damaged, or left behind by a killed run): from stored vectors, never re-embedding."""
         tag = derived_tag(catalog)
-        if not force and read_faiss(self.folder, tag) is not None and Lexical.load(self.folder, tag) is not None:
+        vectors_ok = not force and read_faiss(self.folder, tag) is not None
+        lexical_ok = not force and Lexical.load(self.folder, tag) is not None
+        if vectors_ok and lexical_ok:
             return
         self.progress("saving", 0, 1)
-        ids, vectors = catalog.all_chunk_vectors()
-        write_faiss(self.folder, build_faiss(ids, vectors, self.embedder.dim), tag)
-        chunk_ids, texts = catalog.all_chunk_texts()
-        Lexical.build(chunk_ids, texts).save(self.folder, tag)
+        if not vectors_ok:
+            if not force:
+                self.report.warnings.append(
+                    f"{VECTORS} was missing, damaged or out of date: rebuilt from the vectors stored in the "
+                    f"catalogue (nothing re-embedded)"
+                )
+            ids, vectors = catalog.all_chunk_vectors()
+            write_faiss(self.folder, build_faiss(ids, vectors, self.embedder.dim), tag)
+        if not lexical_ok:
+            if not force:
+                self.report.warnings.append("the BM25 index was missing, damaged or out of date: rebuilt")
+            chunk_ids, texts = catalog.all_chunk_texts()
+            Lexical.build(chunk_ids, texts).save(self.folder, tag)
         self.progress("saving", 1, 1)
 
 
 def derived_tag(catalog: Catalog) -> str:
-    """Names the catalogue state a FAISS or BM25 file was built from (index id + generation)."""
-    return f"{catalog.settings().get('index_id', '')}:{catalog.generation}"
+    """Names the catalogue state a FAISS or BM25 file was built from: index id, generation, and the
+    number of chunks (so a file that deserialises but holds the wrong vectors is still refused)."""
+    own = not catalog.db.in_transaction
+    if own:
+        catalog.db.execute("BEGIN")  # one snapshot: a writer committing meanwhile cannot mix two states
+    try:
+        return f"{catalog.settings().get('index_id', '')}:{catalog.generation}:{catalog.chunk_count()}"
+    finally:
+        if own:
+            catalog.db.execute("COMMIT")
 
 
 def file_digest_or_blank(path: Path) -> str:
