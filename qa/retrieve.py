@@ -62,6 +62,10 @@ class Retriever:
         self.embedder = embedder
         self.catalog = Catalog(self.folder)
         self.catalog.check_settings(index_settings(embedder))
+        if hasattr(embedder, "use_onnx"):
+            from qa.embed import ONNX_FILE
+
+            embedder.use_onnx(self.folder / ONNX_FILE)
         tag = derived_tag(self.catalog)
         self.faiss = read_faiss(self.folder, tag)
         if self.faiss is None:  # stale or damaged file: the catalogue holds every vector
