@@ -373,3 +373,21 @@ def test_snapshot_source_view(snap_compare, app):
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_sources_open_by_click_and_by_keys_from_the_chat(app):
+    from qa.tui.screens import SourceScreen
+    from qa.tui.widgets import SourceLink
+
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await ask(pilot, FORUM_QUESTION)
+        await pilot.click(SourceLink)  # the citation under the passage
+        await settle(pilot)
+        assert isinstance(app.screen, SourceScreen) and app.screen.source.role == "answer"
+        await pilot.press("escape")
+        await pilot.press("tab")  # focus leaves the input: digits are keys there too
+        assert app.focused is not None and app.focused.id != "question"
+        await pilot.press("2")
+        await settle(pilot)
+        assert isinstance(app.screen, SourceScreen) and app.screen.source.role != "answer"

@@ -9,8 +9,10 @@ workers, so the first paint does not wait for it.
 
 from __future__ import annotations
 
+import os
 import threading
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from qa.answer import Answer
     from qa.retrieve import Retriever
 
+T = TypeVar("T")
 WATCH_DEBOUNCE_MS = 400
 POLL_SECONDS = 5.0  # only when the folder cannot be watched (watchfiles failed to start)
 
@@ -105,7 +108,33 @@ class ArticleFetched(Message):
 
 
 class Cancelled(Exception):
-    """Raised in the indexer's progress callback when the app is closing."""
+    """The worker was cancelled (the app is closing): stop without a word."""
+
+
+def in_daemon(fn: Callable[[], T]) -> T:
+    """Run fn in a daemon thread and wait for it from a worker thread, giving up when the worker is cancelled.
+
+    Importing and loading the model takes seconds and cannot be interrupted; in a worker thread it would hold
+    the app's exit until done (the executor is joined), in a daemon thread it dies with the process."""
+    worker = get_current_worker()
+    done = threading.Event()
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as e:  # noqa: BLE001 - handed to the waiting worker
+            box["error"] = e
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="qa-load", daemon=True).start()
+    while not done.wait(0.05):
+        if worker.is_cancelled:
+            raise Cancelled
+    if "error" in box:
+        raise box["error"]
+    return box["value"]  # type: ignore[no-any-return]
 
 
 def describe(error: BaseException) -> str:
@@ -130,6 +159,8 @@ class QAApp(App[None]):
         Binding("f1", "help", "Help"),
         Binding("ctrl+r", "reindex", "Re-index", priority=True),
         Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("question_mark", "help", show=False),  # the input types "?" and opens help only when empty
+        *(Binding(str(n), f"open_source({n})", show=False) for n in range(1, 10)),  # same for digits
         Binding("pageup", "chat_scroll('page_up')", show=False),
         Binding("pagedown", "chat_scroll('page_down')", show=False),
     ]
@@ -147,6 +178,7 @@ class QAApp(App[None]):
         self._counts: tuple[int, int] | None = None
         self._state = "loading the index…"
         self._indexing = False
+        self._index_label = "re-indexing"
         self._watch_stop = threading.Event()
 
     # --- layout ----------------------------------------------------------------------------------
@@ -202,19 +234,25 @@ class QAApp(App[None]):
     def _load(self) -> None:
         try:
             if self.embedder is None:
+                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no tqdm bars over the screen
                 from qa.embed import Embedder
 
                 self.embedder = Embedder(self.settings.model)
+            embedder = self.embedder
             from qa.retrieve import Retriever
             from qa.store import CATALOG
 
             if not (self.settings.index / CATALOG).is_file():
-                self._post(IndexProgress("building the index: loading the model", 0, 0))
+                self._index_label = "building the index"
+                self._post(IndexProgress("loading the model", 0, 0))
+                in_daemon(lambda: embedder.model)
+                self._post(IndexProgress("reading the corpus", 0, 0))
                 report = self._run_indexer(rebuild=False)
                 self._post(IndexDone(report.summary(), report.warnings, None))
-            retriever = Retriever(self.settings.index, self.embedder)
+            retriever = Retriever(self.settings.index, embedder)
             self._post(IndexOpened(retriever.catalog.counts()))
-            self.embedder.encode_queries(["warm up"])  # loads the model; the first encode pays one-off costs
+            # loads the model (seconds: torch, sentence-transformers); the first encode pays one-off costs
+            in_daemon(lambda: embedder.encode_queries(["warm up"]))
             with self._lock:
                 self.retriever = retriever
             self._ready_event.set()
@@ -271,8 +309,9 @@ class QAApp(App[None]):
             self.notify("Still loading the model; re-index once it is ready.")
             return
         self._indexing = True
-        self._set_state("re-indexing…")
-        self.query_one(ProgressPanel).start("re-indexing: reading the corpus")
+        self._index_label = "rebuilding the index" if rebuild else "re-indexing"
+        self._set_state(f"{self._index_label}…")
+        self.query_one(ProgressPanel).start(f"{self._index_label}: reading the corpus")
         self._reindex(rebuild)
 
     @work(thread=True, exclusive=True, group="index", exit_on_error=False)
@@ -296,12 +335,13 @@ class QAApp(App[None]):
 
     def on_index_progress(self, message: IndexProgress) -> None:
         panel = self.query_one(ProgressPanel)
-        if not self._indexing:
+        label = f"{self._index_label}: {message.phase}"
+        if not self._indexing:  # the first build, started by the load worker
             self._indexing = True
-            self._set_state("building the index…")
-            panel.start(message.phase)
+            self._set_state(f"{self._index_label}…")
+            panel.start(label)
         if message.total:
-            panel.advance(message.phase, message.done, message.total)
+            panel.advance(label, message.done, message.total)
 
     def on_index_done(self, message: IndexDone) -> None:
         self._indexing = False
@@ -316,15 +356,15 @@ class QAApp(App[None]):
     def on_index_failed(self, message: IndexFailed) -> None:
         self._indexing = False
         self.query_one(ProgressPanel).stop()
-        self._set_state("re-index failed" if self.retriever is None else self._state_after_failure())
+        if self.retriever is None:
+            self._set_state("index not usable")
+        else:
+            self._set_state("checking the corpus…")
+            self._check_staleness()
         if message.offer_rebuild:
             self._error_dialog("Re-indexing failed", message.error, True)
         else:
             self.notify(message.error, title="Re-indexing failed", severity="error", timeout=10)
-
-    def _state_after_failure(self) -> str:
-        self._check_staleness()
-        return "checking the corpus…"
 
     # --- staleness and watching ------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="stale", exit_on_error=False)
@@ -435,6 +475,8 @@ class QAApp(App[None]):
         self.action_open_source(int(event.key))
 
     def action_open_source(self, number: int) -> None:
+        if isinstance(self.screen, (HelpScreen, ErrorDialog)):
+            return
         sources = self.latest.sources if self.latest else []
         if not 1 <= number <= len(sources):
             self.bell()
@@ -456,7 +498,11 @@ class QAApp(App[None]):
         if message.text is None:
             self.notify("That article is no longer in the index.", severity="warning")
             return
-        self.push_screen(SourceScreen(message.source, message.text))
+        screen = SourceScreen(message.source, message.text)
+        if isinstance(self.screen, SourceScreen):  # another source from the article view: replace it
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

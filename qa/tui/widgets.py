@@ -75,8 +75,10 @@ class QuestionBubble(Static):
         super().__init__(Content.assemble(("› ", "bold"), question), classes="question")
 
 
-class SourceLink(Static):
-    """A clickable source line: "[n] title" over "outlet · date · file"."""
+class SourceLink(Static, can_focus=True):
+    """A source line, clicked or focused + Enter to open: "[n] title" over "outlet · date · file"."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "open", "Open the article", show=False)]
 
     class Open(Message):
         def __init__(self, source: Source) -> None:
@@ -94,6 +96,9 @@ class SourceLink(Static):
 
     def on_click(self, event: events.Click) -> None:
         event.stop()
+        self.action_open()
+
+    def action_open(self) -> None:
         self.post_message(self.Open(self.source))
 
 
