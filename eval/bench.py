@@ -1,0 +1,277 @@
+"""Benchmarks: indexing throughput against raw encode, incremental costs, query latency at scale,
+cold start and memory. Prints a table and writes eval/reports/bench-<time>.json.
+
+    python eval/bench.py index [--limit 1000]     # SciFact abstracts as articles
+    python eval/bench.py query [--sizes 1000,10000,100000]
+    python eval/bench.py cold
+    python eval/bench.py all
+
+The machine's speed swings from minute to minute, so indexing is reported as a ratio against raw
+`SentenceTransformer.encode` of the same texts, measured in the same process right after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
+REPORTS = ROOT / "eval" / "reports"
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(ROOT))
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (VmHWM: unlike ru_maxrss, not inherited across exec)."""
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def write_corpus(folder: Path, limit: int) -> list[dict]:
+    """SciFact abstracts, one JSON article per file (as a scraper would drop them)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    docs = []
+    with open(SCIFACT / "corpus.jsonl") as f:
+        for line in f:
+            doc = json.loads(line)
+            docs.append(doc)
+            if len(docs) == limit:
+                break
+    for doc in docs:
+        (folder / f"{doc['_id']}.json").write_text(json.dumps({"title": doc["title"], "text": doc["text"]}))
+    return docs
+
+
+def bench_index(limit: int) -> dict:
+    from qa.embed import Embedder
+    from qa.store import Catalog
+    from qa.sync import Indexer
+
+    work = Path(tempfile.mkdtemp(prefix="qa-bench-"))
+    corpus, index = work / "corpus", work / "index"
+    docs = write_corpus(corpus, limit + 1)
+    extra = docs.pop()
+    (corpus / f"{extra['_id']}.json").unlink()
+
+    embedder = Embedder("all-MiniLM-L6-v2")
+    embedder.model  # load outside the timings: both sides below need it
+    started = time.perf_counter()
+    build = Indexer(corpus, index, embedder).run()
+    build_s = time.perf_counter() - started
+
+    catalog = Catalog(index)
+    chunk_texts = [r[0] for r in catalog.db.execute("SELECT text FROM chunks")]
+    sentence_texts = [
+        a.text[s:e] for a_id, s, e in catalog.db.execute('SELECT article_id, start, "end" FROM sentences')
+        for a in [catalog.article(a_id)] if a
+    ]
+    catalog.close()
+    started = time.perf_counter()
+    embedder.model.encode(chunk_texts, batch_size=32)
+    raw_chunks_s = time.perf_counter() - started
+    started = time.perf_counter()
+    embedder.model.encode(sentence_texts, batch_size=32)
+    raw_sentences_s = time.perf_counter() - started
+
+    (corpus / f"{extra['_id']}.json").write_text(json.dumps({"title": extra["title"], "text": extra["text"]}))
+    started = time.perf_counter()
+    add = Indexer(corpus, index, embedder).run()
+    add_s = time.perf_counter() - started
+
+    fresh = Embedder("all-MiniLM-L6-v2")
+    started = time.perf_counter()
+    Indexer(corpus, index, fresh).run()
+    noop_s = time.perf_counter() - started
+    size = sum(f.stat().st_size for f in index.rglob("*") if f.is_file())
+    onnx = index / "query-encoder.onnx"
+    size_no_onnx = size - (onnx.stat().st_size if onnx.exists() else 0)
+    shutil.rmtree(work, ignore_errors=True)
+    n_chunks = len(chunk_texts)
+    return {
+        "articles": limit,
+        "chunks": n_chunks,
+        "sentences": len(sentence_texts),
+        "build_s": round(build_s, 1),
+        "chunks_per_s": round(n_chunks / build_s, 1),
+        "raw_encode_chunks_s": round(raw_chunks_s, 1),
+        "raw_encode_chunks_and_sentences_s": round(raw_chunks_s + raw_sentences_s, 1),
+        "ratio_vs_raw_chunks_and_sentences": round(build_s / (raw_chunks_s + raw_sentences_s), 2),
+        "ratio_vs_raw_chunks_only": round(build_s / raw_chunks_s, 2),
+        "add_one_article_s": round(add_s, 2),
+        "add_one_share_of_build": round(add_s / build_s, 4),
+        "add_one_chunks_embedded": add.chunks_embedded,
+        "no_change_rerun_s": round(noop_s, 2),
+        "no_change_loaded_model": "model" in fresh.__dict__,
+        "index_bytes_per_chunk": round(size_no_onnx / n_chunks),
+        "query_encoder_onnx_mb": round((size - size_no_onnx) / 2**20, 1),
+        "peak_rss_mb": round(peak_rss_mb()),
+        "build_report": build.summary(),
+    }
+
+
+def synthetic_index(source: Path, target: Path, size: int, seed: int = 0) -> None:
+    """Grow a real index to `size` chunks: copies of real articles with words dropped at random and
+    vectors moved by small noise (renormalised), so search does the work it would on real data."""
+    from qa.store import Catalog, build_faiss, write_faiss
+    from qa.lexical import Lexical
+    from qa.sync import derived_tag
+
+    rng = random.Random(seed)
+    nrng = np.random.default_rng(seed)
+    shutil.copytree(source, target)
+    catalog = Catalog(target)
+    articles = [r[0] for r in catalog.db.execute("SELECT id FROM articles WHERE duplicate_of IS NULL")]
+    have = catalog.counts()[1]
+    copy = 0
+    while have < size:
+        copy += 1
+        with catalog.transaction():
+            for article_id in articles:
+                if have >= size:
+                    break
+                a = catalog.article(article_id)
+                words = a.text.split(" ")
+                text = " ".join(w for w in words if rng.random() > 0.08) or a.text
+                new_id = f"{article_id}~{copy}"
+                catalog.db.execute(
+                    "INSERT INTO articles (id, path, title, date, outlet, url, text, hash) VALUES (?,?,?,?,?,?,?,?)",
+                    (new_id, new_id, a.title, a.date, a.outlet, a.url, text, f"synthetic-{new_id}"),
+                )
+                rows = catalog.db.execute(
+                    'SELECT seq, start, "end", vector FROM chunks WHERE article_id = ?', (article_id,)
+                ).fetchall()
+                for seq, start, end, blob in rows:
+                    vec = np.frombuffer(blob, dtype=np.float32) + nrng.normal(0, 0.02, 384).astype(np.float32)
+                    vec /= np.linalg.norm(vec)
+                    chunk_text = text[: len(text)]  # offsets stay within the copy's text
+                    s, e = min(start, len(text)), min(end, len(text))
+                    catalog.db.execute(
+                        'INSERT INTO chunks (article_id, seq, start, "end", text, hash, vector) VALUES (?,?,?,?,?,?,?)',
+                        (new_id, seq, s, e, chunk_text[s:e], f"synthetic-{new_id}-{seq}", vec.tobytes()),
+                    )
+                    have += 1
+                sents = catalog.db.execute(
+                    'SELECT start, "end", hash, vector FROM sentences WHERE article_id = ?', (article_id,)
+                ).fetchall()
+                catalog.db.executemany(
+                    'INSERT INTO sentences (article_id, start, "end", hash, vector) VALUES (?,?,?,?,?)',
+                    [(new_id, min(s, len(text)), min(e, len(text)), h, v) for s, e, h, v in sents],
+                )
+    tag = derived_tag(catalog)
+    ids, vectors = catalog.all_chunk_vectors()
+    write_faiss(target, build_faiss(ids, vectors, vectors.shape[1]), tag)
+    Lexical.build(*catalog.all_chunk_texts()).save(target, tag)
+    catalog.close()
+
+
+QUERY_SCRIPT = """
+import json, statistics, sys, time
+from pathlib import Path
+from qa.embed import Embedder
+from qa.retrieve import Retriever
+from qa.answer import answer
+questions = json.loads(sys.argv[2])
+started = time.perf_counter()
+r = Retriever(Path(sys.argv[1]), Embedder("all-MiniLM-L6-v2"))
+open_s = time.perf_counter() - started
+for q in questions[:5]:
+    answer(r, q)
+times = []
+for q in questions:
+    t = time.perf_counter(); answer(r, q); times.append((time.perf_counter() - t) * 1000)
+times.sort()
+print(json.dumps({"open_s": round(open_s, 2), "p50_ms": round(statistics.median(times), 1),
+    "p95_ms": round(times[int(0.95 * len(times)) - 1], 1), "n": len(times),
+    "peak_rss_mb": round(int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM:")).split()[1]) / 1024),
+    "torch_loaded": "torch" in sys.modules}))
+"""
+
+
+def bench_query(sizes: list[int], base_limit: int) -> dict:
+    from qa.embed import Embedder
+    from qa.sync import Indexer
+
+    work = Path(tempfile.mkdtemp(prefix="qa-bench-q-"))
+    corpus, base = work / "corpus", work / "base"
+    write_corpus(corpus, base_limit)
+    Indexer(corpus, base, Embedder("all-MiniLM-L6-v2")).run()
+    questions = [json.loads(line)["text"] for line in open(SCIFACT / "queries.jsonl")][:200]
+    out = {}
+    for size in sizes:
+        target = work / f"idx-{size}"
+        synthetic_index(base, target, size)
+        run = subprocess.run(
+            [sys.executable, "-c", QUERY_SCRIPT, str(target), json.dumps(questions)],
+            capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        if run.returncode:
+            raise SystemExit(run.stderr)
+        out[str(size)] = json.loads(run.stdout.strip().splitlines()[-1])
+        out[str(size)]["index_mb"] = round(sum(f.stat().st_size for f in target.rglob("*") if f.is_file()) / 2**20)
+        shutil.rmtree(target)
+    shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+def bench_cold() -> dict:
+    qa = [sys.executable, "-m", "qa"]
+    index = Path(tempfile.mkdtemp(prefix="qa-bench-cold-"))
+    env = {**os.environ, "QA_INDEX": str(index)}
+    subprocess.run([*qa, "index"], capture_output=True, env=env, cwd=ROOT, check=True)
+
+    def timed(args: list[str]) -> float:
+        runs = []
+        for _ in range(3):
+            started = time.perf_counter()
+            subprocess.run(args, capture_output=True, env=env, cwd=ROOT, check=True)
+            runs.append(time.perf_counter() - started)
+        return round(statistics.median(runs), 2)
+
+    out = {
+        "help_s": timed([*qa, "--help"]),
+        "ask_s": timed([*qa, "ask", "Where is the next forum hosted?"]),
+        "ask_no_sync_s": timed([*qa, "ask", "--no-sync", "Where is the next forum hosted?"]),
+    }
+    shutil.rmtree(index, ignore_errors=True)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=("index", "query", "cold", "all"))
+    parser.add_argument("--limit", type=int, default=1000, help="SciFact articles to index (max 5183)")
+    parser.add_argument("--sizes", default="1000,10000,100000", help="chunk counts for query latency")
+    args = parser.parse_args()
+    result: dict = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "cpus": os.cpu_count()}
+    if args.what in ("cold", "all"):
+        result["cold"] = bench_cold()
+        print("cold start:", result["cold"], flush=True)
+    if args.what in ("index", "all"):
+        result["index"] = bench_index(args.limit)
+        print("indexing:", json.dumps(result["index"], indent=1), flush=True)
+    if args.what in ("query", "all"):
+        result["query"] = bench_query([int(s) for s in args.sizes.split(",")], min(args.limit, 400))
+        print("query (warm, question -> answer):", json.dumps(result["query"], indent=1), flush=True)
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    path = REPORTS / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(result, indent=1))
+    print(f"written {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
