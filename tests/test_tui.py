@@ -88,18 +88,34 @@ def status(app) -> str:  # type: ignore[no-untyped-def]
 
 
 class GatedEmbedder:
-    """The session embedder, but its first query encode waits for `gate`: the model 'is still loading'."""
+    """The session embedder, but query encoding (or, with documents=True, document encoding while indexing)
+    waits for `gate`: the model 'is still loading', or the indexer is busy."""
 
-    def __init__(self, inner, gate: threading.Event) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, inner, gate: threading.Event, documents: bool = False) -> None:  # type: ignore[no-untyped-def]
         self._inner = inner
         self._gate = gate
+        self._documents = documents
 
     def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
         return getattr(self._inner, name)
 
     def encode_queries(self, texts):  # type: ignore[no-untyped-def]
-        assert self._gate.wait(30)
+        if not self._documents:
+            assert self._gate.wait(30)
         return self._inner.encode_queries(texts)
+
+    def encode(self, texts, progress=None):  # type: ignore[no-untyped-def]
+        if self._documents:
+            assert self._gate.wait(30)
+        return self._inner.encode(texts, progress=progress)
+
+
+async def until(pilot, condition, seconds: float = 15) -> None:  # type: ignore[no-untyped-def]
+    """Pause until condition() holds, without waiting for every worker (one may be blocked on purpose)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        await pilot.pause(0.05)
 
 
 # --- Pilot tests -------------------------------------------------------------------------------------
@@ -238,6 +254,28 @@ async def test_new_article_is_noticed_reindexed_and_answers(settings, embedder):
         assert "41 million euros" in card.answer.text
         assert card.answer.citation.path == "kelvar_bridge.txt"
         assert "Kelvar Bridge opens to traffic in Marrowdale" in text(card)
+
+
+async def test_questions_are_answered_from_the_old_index_while_reindexing(settings, embedder):
+    from qa.tui.app import make_app
+
+    gate = threading.Event()
+    app = make_app(settings, embedder=GatedEmbedder(embedder, gate, documents=True))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        (settings.corpus / "kelvar_bridge.txt").write_text(BRIDGE_ARTICLE, encoding="utf-8")
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: app.query_one("#progress").has_class("-active"))
+        assert "re-indexing" in status(app)
+        await pilot.press(*FORUM_QUESTION, "enter")  # the indexer is stuck embedding the new article
+        await until(pilot, lambda: not last_card(app).pending)
+        assert "Taganrog" in text(last_card(app))
+        assert app.query_one("#progress").has_class("-active")
+        gate.set()
+        await settle(pilot)
+        assert "3 articles" in status(app) and "up to date" in status(app)
+        await ask(pilot, BRIDGE_QUESTION)
+        assert "41 million euros" in last_card(app).answer.text
 
 
 async def test_corrupt_index_shows_a_dialog_not_a_traceback(settings, embedder):

@@ -286,17 +286,19 @@ class QAApp(App[None]):
 
     # --- indexing --------------------------------------------------------------------------------
     def _run_indexer(self, rebuild: bool):  # type: ignore[no-untyped-def]
-        """Runs in a worker thread; progress goes to the panel, a closing app stops it between batches."""
+        """From a worker thread: the sync runs in a daemon thread, so closing the app never waits for it
+        (a killed sync leaves the old index usable); progress goes to the panel."""
         from qa.sync import Indexer
 
         worker = get_current_worker()
 
         def progress(phase: str, done: int, total: int) -> None:
             if worker.is_cancelled:
-                raise Cancelled
+                raise Cancelled  # stop the sync between batches
             self._post(IndexProgress(phase, done, total))
 
-        return Indexer(self.settings.corpus, self.settings.index, self.embedder, progress).run(rebuild=rebuild)
+        indexer = Indexer(self.settings.corpus, self.settings.index, self.embedder, progress)
+        return in_daemon(lambda: indexer.run(rebuild=rebuild))
 
     def action_reindex(self) -> None:
         self._start_reindex(rebuild=False)

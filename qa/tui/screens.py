@@ -16,16 +16,17 @@ from qa.tui.format import Source, article_sections, meta_line
 KEYS = [
     ("Enter", "ask the question in the box"),
     ("Up / Down", "walk through earlier questions"),
-    ("1-9", "open source n of the latest answer (when the box is empty)"),
-    ("click", "a source line opens that article"),
-    ("Escape", "close the source view or this help"),
+    ("1-9", "open source n of the latest answer"),
+    ("click, Enter", "open the source line under the mouse or focus"),
+    ("Escape", "back from an article or this help"),
     ("PgUp / PgDn", "scroll the chat or the article"),
-    ("Tab", "move focus between the box and the chat"),
-    ("ctrl+r", "re-index the corpus folder (new, changed or removed files)"),
-    ("F1 or ?", "this help (? when the box is empty)"),
-    ("ctrl+p", "command palette: themes, quit"),
+    ("Tab", "move between the box, the chat and its sources"),
+    ("ctrl+r", "re-index new, changed or removed files"),
+    ("F1 or ?", "this help"),
+    ("ctrl+p", "command palette: themes and more"),
     ("ctrl+q", "quit"),
 ]
+KEYS_NOTE = "1-9 and ? act as keys when the question box is empty."
 
 
 class SourceScreen(Screen[None]):
@@ -94,7 +95,7 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(id="help"):
             yield Label("Keys", id="help-title")
             yield Static(Content("\n").join(lines), id="help-keys")
-            yield Label("Escape closes", id="help-hint")
+            yield Label(f"{KEYS_NOTE}\nEscape closes.", id="help-hint")
 
 
 class ErrorDialog(ModalScreen[bool]):
