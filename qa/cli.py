@@ -43,6 +43,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("watch", help="re-index whenever articles are added, changed or removed")
     _common(p)
 
+    p = sub.add_parser("eval", help="measure retrieval and answers on the question set or a BEIR data set")
+    p.add_argument("--questions", help="question set, one JSON object a line (default: eval/questions.jsonl)")
+    p.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
+    p.add_argument("-k", type=int, default=5, help="passages per answer (default 5)")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.add_argument("--compare", metavar="PREVIOUS", help="an earlier report (.json): list what got worse and better")
+    p.add_argument("--beir", metavar="DIR", help="a BEIR folder: corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv")
+    p.add_argument("--split", default="test", help="qrels split for --beir (default test)")
+    p.add_argument("--reports", metavar="DIR", help="where reports are written (default eval/reports/)")
+    p.add_argument("--no-sync", action="store_true", help="do not bring the index up to date first")
+    _common(p)  # with --beir, --index is the BEIR set's own index (default eval/reports/NAME.beir-index/)
+
     p = sub.add_parser("tui", help="open the terminal UI (the default)")
     _common(p)
     return parser
@@ -263,6 +275,48 @@ def _answer_chunk(result) -> int | None:  # type: ignore[no-untyped-def]
     return None
 
 
+def cmd_eval(args: argparse.Namespace) -> None:
+    from qa import evaluate as ev
+
+    if args.k < 1:
+        raise QAError("-k must be at least 1")
+    previous = ev.load_report(args.compare) if args.compare else None  # fail fast, before any model loads
+    settings = settings_of(args)
+    if args.beir:
+        beir_index = Path(args.index).expanduser() if args.index else ev.default_beir_index(Path(args.beir))
+        ev.beir_files(Path(args.beir), args.split)
+        embedder = embedder_of(settings)
+        update, stop = progress_bar()
+        try:
+            report = ev.run_beir(args.beir, args.split, args.mode, beir_index, embedder, update)
+        finally:
+            stop()
+        ev.stamp(report, settings.model, beir=str(Path(args.beir).resolve()), passages_per_query=ev.BEIR_PASSAGES)
+    else:
+        questions = ev.load_questions(args.questions or ev.QUESTIONS)
+        embedder = embedder_of(settings)
+        missing = not (settings.index / "catalog.sqlite").exists()
+        if not args.no_sync and (missing or status_dict(settings)["stale"]):
+            run_index(settings, embedder, quiet=args.json)
+        from qa.retrieve import Retriever
+
+        retriever = Retriever(settings.index, embedder)
+        try:
+            report = ev.run_questions(retriever, questions, args.mode, args.k)
+        finally:
+            retriever.close()
+        ev.stamp(report, settings.model, k=args.k, corpus=str(settings.corpus), index=str(settings.index),
+                 questions=str(Path(args.questions or ev.QUESTIONS)))
+    if previous is not None:
+        report["comparison"] = ev.compare(previous, report)
+    json_path, md_path = ev.write_report(report, args.reports or ev.REPORTS)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        print(ev.to_text(report), end="")
+    print(f"report written to {json_path} and {md_path.name}", file=sys.stderr)
+
+
 def cmd_tui(args: argparse.Namespace) -> None:
     from qa.tui.app import make_app
 
@@ -274,5 +328,6 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
     "index": cmd_index,
     "status": cmd_status,
     "watch": cmd_watch,
+    "eval": cmd_eval,
     "tui": cmd_tui,
 }
