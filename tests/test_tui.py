@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 import sys
@@ -429,3 +430,22 @@ async def test_sources_open_by_click_and_by_keys_from_the_chat(app):
         await pilot.press("2")
         await settle(pilot)
         assert isinstance(app.screen, SourceScreen) and app.screen.source.role != "answer"
+
+
+async def test_index_updated_by_another_process_is_reloaded(settings, embedder):
+    from qa.sync import Indexer
+    from qa.tui.app import make_app
+
+    app = make_app(settings, embedder=embedder)
+    app.recheck_seconds = 0.3  # the periodic check, 10 s in use
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        before = app.retriever
+        (settings.corpus / "kelvar_bridge.txt").write_text(BRIDGE_ARTICLE, encoding="utf-8")
+        # as `qa index` in another terminal would
+        await asyncio.to_thread(Indexer(settings.corpus, settings.index, embedder).run)
+        await until(pilot, lambda: app.retriever is not before and "3 articles" in status(app))
+        assert "up to date" in status(app)
+        await settle(pilot)
+        await ask(pilot, BRIDGE_QUESTION)
+        assert "41 million euros" in last_card(app).answer.text

@@ -27,7 +27,7 @@ from qa.config import MAX_QUESTION_CHARS, Settings
 from qa.errors import IndexCorrupt, IndexMismatch, QAError
 from qa.tui.format import Source, status_text
 from qa.tui.screens import ErrorDialog, HelpScreen, SourceScreen
-from qa.tui.widgets import AnswerCard, ProgressPanel, QuestionBubble, QuestionInput, SourceLink
+from qa.tui.widgets import AnswerCard, ProgressPanel, QuestionInput, SourceLink
 
 if TYPE_CHECKING:
     from qa.answer import Answer
@@ -35,7 +35,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 WATCH_DEBOUNCE_MS = 400
-POLL_SECONDS = 5.0  # only when the folder cannot be watched (watchfiles failed to start)
+# A periodic check besides the watcher: it catches events a watcher misses (network folders) and an index
+# changed by another process (`qa index`, `qa watch`), which is then reloaded.
+RECHECK_SECONDS = 10.0
 
 
 # --- messages posted by worker threads ---------------------------------------------------------------
@@ -88,16 +90,18 @@ class AnswerFailed(Message):
 
 
 class StaleChecked(Message):
-    def __init__(self, state: str, counts: tuple[int, int] | None) -> None:
+    def __init__(self, state: str, counts: tuple[int, int] | None, tag: str | None = None) -> None:
         super().__init__()
-        self.state, self.counts = state, counts
+        self.state, self.counts, self.tag = state, counts, tag
+
+
+class IndexReloaded(Message):
+    def __init__(self, counts: tuple[int, int]) -> None:
+        super().__init__()
+        self.counts = counts
 
 
 class CorpusChanged(Message):
-    pass
-
-
-class WatchFailed(Message):
     pass
 
 
@@ -155,6 +159,7 @@ class QAApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "qa"
+    recheck_seconds = RECHECK_SECONDS
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help"),
         Binding("ctrl+r", "reindex", "Re-index", priority=True),
@@ -172,6 +177,7 @@ class QAApp(App[None]):
         self.watch_corpus = watch
         self.retriever: Retriever | None = None
         self.latest: AnswerCard | None = None  # the card whose sources 1-9 open
+        self._tag: str | None = None  # the index state the Retriever was opened on
         self._ready_event = threading.Event()  # set once questions can be answered (or loading failed)
         self._lock = threading.Lock()  # one search (or swap) at a time on a Retriever
         self._load_error: str | None = None
@@ -239,7 +245,6 @@ class QAApp(App[None]):
 
                 self.embedder = Embedder(self.settings.model)
             embedder = self.embedder
-            from qa.retrieve import Retriever
             from qa.store import CATALOG
 
             if not (self.settings.index / CATALOG).is_file():
@@ -249,7 +254,7 @@ class QAApp(App[None]):
                 self._post(IndexProgress("reading the corpus", 0, 0))
                 report = self._run_indexer(rebuild=False)
                 self._post(IndexDone(report.summary(), report.warnings, None))
-            retriever = Retriever(self.settings.index, embedder)
+            retriever = self._open_retriever()
             self._post(IndexOpened(retriever.catalog.counts()))
             # loads the model (seconds: torch, sentence-transformers); the first encode pays one-off costs
             in_daemon(lambda: embedder.encode_queries(["warm up"]))
@@ -270,6 +275,7 @@ class QAApp(App[None]):
     def on_model_ready(self, _: ModelReady) -> None:
         self._set_state("checking the corpus…")
         self._check_staleness()
+        self.set_interval(self.recheck_seconds, lambda: self.on_corpus_changed(CorpusChanged()))
 
     def on_load_failed(self, message: LoadFailed) -> None:
         self.query_one(ProgressPanel).stop()
@@ -316,19 +322,40 @@ class QAApp(App[None]):
         self.query_one(ProgressPanel).start(f"{self._index_label}: reading the corpus")
         self._reindex(rebuild)
 
-    @work(thread=True, exclusive=True, group="index", exit_on_error=False)
-    def _reindex(self, rebuild: bool) -> None:
+    def _open_retriever(self) -> Retriever:
+        """From a worker thread: a Retriever on the index as it is now, remembering which state that is."""
         from qa.retrieve import Retriever
 
+        tag = self._index_tag()  # read first: a change while opening shows as a difference later
+        retriever = Retriever(self.settings.index, self.embedder)
+        self._tag = tag
+        return retriever
+
+    def _index_tag(self) -> str:
+        from qa.store import Catalog
+        from qa.sync import derived_tag
+
+        catalog = Catalog(self.settings.index)
+        try:
+            return derived_tag(catalog)
+        finally:
+            catalog.close()
+
+    def _swap(self, retriever: Retriever) -> tuple[int, int]:
+        """Questions in flight finish on the old Retriever; the next ones use the new."""
+        counts = retriever.catalog.counts()
+        with self._lock:
+            old, self.retriever = self.retriever, retriever
+            self._load_error = None
+        if old is not None:
+            old.close()
+        return counts
+
+    @work(thread=True, exclusive=True, group="index", exit_on_error=False)
+    def _reindex(self, rebuild: bool) -> None:
         try:
             report = self._run_indexer(rebuild)
-            retriever = Retriever(self.settings.index, self.embedder)
-            counts = retriever.catalog.counts()
-            with self._lock:  # questions in flight finish on the old one; the next ones use the new
-                old, self.retriever = self.retriever, retriever
-                self._load_error = None
-            if old is not None:
-                old.close()
+            counts = self._swap(self._open_retriever())
             self._post(IndexDone(report.summary(), report.warnings, counts))
         except Cancelled:
             return
@@ -372,22 +399,38 @@ class QAApp(App[None]):
     @work(thread=True, exclusive=True, group="stale", exit_on_error=False)
     def _check_staleness(self) -> None:
         from qa.store import Catalog
-        from qa.sync import staleness
+        from qa.sync import derived_tag, staleness
 
         try:
             catalog = Catalog(self.settings.index)
             try:
+                tag = derived_tag(catalog)
                 stale = staleness(catalog, self.settings.corpus)
                 counts = catalog.counts()
             finally:
                 catalog.close()
-            self._post(StaleChecked(stale_state(len(stale.new), len(stale.changed), len(stale.removed)), counts))
+            state = stale_state(len(stale.new), len(stale.changed), len(stale.removed))
+            self._post(StaleChecked(state, counts, tag))
         except Exception as e:  # noqa: BLE001
             self._post(StaleChecked(describe(e).split(":")[0], None))
 
     def on_stale_checked(self, message: StaleChecked) -> None:
-        if not self._indexing:
-            self._set_state(message.state, message.counts)
+        if self._indexing:
+            return
+        self._set_state(message.state, message.counts)
+        if message.tag and self._tag and message.tag != self._tag and self.retriever is not None:
+            self._reload()  # another process changed the index
+
+    @work(thread=True, exclusive=True, group="reload", exit_on_error=False)
+    def _reload(self) -> None:
+        try:
+            self._post(IndexReloaded(self._swap(self._open_retriever())))
+        except Exception as e:  # noqa: BLE001 - keep answering from the index already open
+            self._post(IndexFailed(describe(e), False))
+
+    def on_index_reloaded(self, message: IndexReloaded) -> None:
+        self._set_state(self._state, message.counts)
+        self.notify("The index was updated by another process; reloaded.", timeout=5)
 
     def _start_watcher(self) -> None:
         corpus, stop = self.settings.corpus, self._watch_stop
@@ -398,18 +441,14 @@ class QAApp(App[None]):
 
                 for _changes in watch(corpus, stop_event=stop, debounce=WATCH_DEBOUNCE_MS, rust_timeout=1000):
                     self._post(CorpusChanged())
-            except Exception:  # noqa: BLE001 - a folder that cannot be watched is polled instead
-                if not stop.is_set():
-                    self._post(WatchFailed())
+            except Exception:  # noqa: BLE001 - a folder that cannot be watched is left to the periodic check
+                return
 
         threading.Thread(target=watch_folder, name="qa-watch-corpus", daemon=True).start()
 
     def on_corpus_changed(self, _: CorpusChanged) -> None:
         if self._ready_event.is_set() and not self._indexing:
             self._check_staleness()
-
-    def on_watch_failed(self, _: WatchFailed) -> None:
-        self.set_interval(POLL_SECONDS, lambda: self.on_corpus_changed(CorpusChanged()))
 
     # --- asking ----------------------------------------------------------------------------------
     @on(QuestionInput.Submitted)
@@ -427,10 +466,8 @@ class QAApp(App[None]):
         for welcome in self.query("#welcome"):
             welcome.remove()
         waiting = "Searching…" if self._ready_event.is_set() else "Waiting for the model and the index to load…"
-        bubble = QuestionBubble(question)
         card = AnswerCard(question, waiting)
-        card.bubble = bubble  # type: ignore[attr-defined]
-        chat.mount(bubble, card)
+        chat.mount(card.bubble, card)
         chat.scroll_end(animate=False)
         self._search(question, card)
 
@@ -462,8 +499,7 @@ class QAApp(App[None]):
         card.show(message.answer)
         self.latest = card
         chat = self.query_one("#chat", VerticalScroll)
-        bubble = getattr(card, "bubble", card)
-        self.call_after_refresh(chat.scroll_to_widget, bubble, top=True, animate=False)
+        self.call_after_refresh(chat.scroll_to_widget, card.bubble, top=True, animate=False)
 
     def on_answer_failed(self, message: AnswerFailed) -> None:
         message.card.note(message.error, "error")

@@ -108,6 +108,7 @@ class AnswerCard(Vertical):
     def __init__(self, question: str, waiting: str) -> None:
         super().__init__(classes="card pending")
         self.question = question
+        self.bubble = QuestionBubble(question)  # mounted above the card by the app
         self.answer: Answer | None = None
         self.sources: list[Source] = []
         self.border_title = "searching"
