@@ -19,6 +19,13 @@ FURNITURE = re.compile(
 )
 SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’)\]]*$")
 CAMEL_RUN = re.compile(r"[a-z][A-Z][a-z]")  # "HomeOpinionsBusiness": menu items glued together
+# Chinese and Japanese write no spaces between words: each character counts as a word, so their
+# paragraphs are prose and their headlines titles (else a whole GBK article would be "boilerplate").
+UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def word_count(line: str) -> int:
+    return len(line.split()) + len(UNSPACED.findall(line))
 
 
 @dataclass
@@ -30,8 +37,7 @@ class CleanedLines:
 
 def is_prose(line: str) -> bool:
     """A body paragraph: several words, ends like a sentence, not glued menu items or furniture."""
-    words = line.split()
-    if len(words) < 4 or not SENTENCE_END.search(line):
+    if word_count(line) < 4 or not SENTENCE_END.search(line):
         return False
     if len(CAMEL_RUN.findall(line)) >= 3 or FURNITURE.search(line):
         return False
@@ -41,8 +47,7 @@ def is_prose(line: str) -> bool:
 
 def is_title(line: str) -> bool:
     """A headline: 3-30 words, mostly letters, not a sentence, not menu or byline."""
-    words = line.split()
-    if not 3 <= len(words) <= 30 or SENTENCE_END.search(line) or BOILERPLATE.match(line):
+    if not 3 <= word_count(line) <= 30 or SENTENCE_END.search(line) or BOILERPLATE.match(line):
         return False
     if CAMEL_RUN.search(line) or re.search(r"\d{1,2}:\d{2}|^\(|https?://|\bdate\b", line, re.I):
         return False

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from qa.boilerplate import clean_lines
+from qa.boilerplate import clean_lines, is_prose
 
 SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl"}
 # Size limits. A news article is 2-60 kB of text; anything far larger is a dump, a book or a scraper
@@ -143,10 +143,55 @@ def read_head(path: Path, limit: int, refuse: bool = False) -> tuple[bytes, bool
 
 BOMS = [(b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
         (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")]
-# When two legacy encodings read a file equally well, the more common one wins: charset_normalizer
-# ties cp1250 with cp1252 on French text and picks cp1250, which turns "è" into "č".
-PREFERRED = ["cp1252", "latin_1", "iso8859_15", "cp1251", "gb18030", "gbk", "big5", "shift_jis", "euc_jp",
-             "euc_kr", "cp1250", "iso8859_2", "koi8_r", "cp1253", "cp1254", "cp1255", "cp1256", "cp874"]
+# Legacy 8-bit encodings read one another's bytes without error, and charset_normalizer's choice among
+# them is unreliable on article-sized text (it reads French latin-1 as cp1250, turning "è" into "č").
+# Among its equally good candidates, the one giving letters (not symbols) wins, then the usual code page
+# of the language family that the text's plain-ASCII function words point to.
+PREFERRED = ["cp1252", "latin_1", "iso8859_15", "cp1251", "gb18030", "gbk", "big5", "shift_jis", "cp932",
+             "euc_jp", "euc_kr", "cp1250", "iso8859_2", "koi8_r", "cp1253", "cp1254", "cp1255", "cp1256", "cp874"]
+CENTRAL_EUROPEAN = ("cp1250", "iso8859_2")
+WESTERN_WORDS = frozenset(
+    "the and of to is with le les et des est une dans pour sur avec il di che per sono gli della nel come el los "
+    "las y por para del con como os um uma pelo mais der die und das ist nicht mit den dem sich auf het een van".split()
+)
+CENTRAL_WORDS = frozenset(
+    "je v ve w z ze nie jest az hogy nem egy pro jako ale jak od za jsou byl bylo oraz tak sa su kao ili nije sam "
+    "ima pa pri kot tudi ki bil".split()
+)
+ASCII_WORD = re.compile(rb"(?<![\x80-\xff\w])[a-z]+(?![\x80-\xff\w])")
+
+
+def _letter_share(sample: bytes, encoding: str) -> float:
+    """Share of the non-ASCII characters that are letters: a wrong code page gives symbols (±, ¶, ³)."""
+    try:
+        text = sample.decode(encoding, errors="ignore")
+    except LookupError:
+        return 0.0
+    non_ascii = [c for c in text if ord(c) > 127]
+    return sum(c.isalpha() for c in non_ascii) / len(non_ascii) if non_ascii else 1.0
+
+
+def _legacy(data: bytes) -> str:
+    from charset_normalizer import from_bytes
+
+    matches = list(from_bytes(data))
+    if not matches:
+        raise Unreadable("binary or not text in any known encoding")
+    least = min(m.chaos for m in matches)
+    sample = data[:65536]
+    shares = {m.encoding: _letter_share(sample, m.encoding) for m in matches if m.chaos <= least + 0.01}
+    words = ASCII_WORD.findall(sample.lower())
+    central = sum(w.decode() in CENTRAL_WORDS for w in words) > sum(w.decode() in WESTERN_WORDS for w in words)
+    if central:
+        for encoding in CENTRAL_EUROPEAN:
+            shares.setdefault(encoding, _letter_share(sample, encoding))
+    top = max(shares.values())
+    order = [*CENTRAL_EUROPEAN, *PREFERRED] if central else PREFERRED
+    ranked = sorted(
+        (e for e, share in shares.items() if share >= top - 0.02),
+        key=lambda e: order.index(e) if e in order else len(order),
+    )
+    return data.decode(ranked[0], errors="replace")
 
 
 def decode(data: bytes, truncated: bool = False) -> str:
@@ -165,15 +210,7 @@ def decode(data: bytes, truncated: bool = False) -> str:
     except UnicodeDecodeError as e:
         if truncated and e.start >= len(data) - 3 and e.reason == "unexpected end of data":
             return data[: e.start].decode("utf-8-sig")
-    from charset_normalizer import from_bytes
-
-    matches = list(from_bytes(data))
-    if not matches:
-        raise Unreadable("binary or not text in any known encoding")
-    best = min(matches, key=lambda m: m.chaos)
-    ties = [m for m in matches if m.chaos <= best.chaos + 0.01 and m.coherence >= best.coherence - 0.01]
-    ties.sort(key=lambda m: PREFERRED.index(m.encoding) if m.encoding in PREFERRED else len(PREFERRED))
-    text = str(ties[0])
+    text = _legacy(data)
     controls = sum(1 for c in text[:20000] if c < " " and c not in "\n\r\t\f")
     if controls > 0.01 * min(len(text), 20000):
         raise Unreadable("binary file (control characters)")
@@ -310,8 +347,8 @@ def from_html(html: str, rel: str) -> Article | None:
         return None
     meta = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
     body = normalize(meta.get("text") or "")
-    if not body:
-        return None
+    if not any(is_prose(line) for line in body.split("\n")):
+        return None  # no sentence at all: a page without an article (only its menu or a caption)
     title = one_line(meta.get("title") or "")
     if title and not body.startswith(title):
         body = f"{title}\n{body}"

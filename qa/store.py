@@ -193,11 +193,13 @@ class Catalog:
         """One atomic step: either all of it is in the catalogue after a crash, or none of it."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
+            before = self.db.total_changes
             yield
-            self.db.execute(
-                "INSERT INTO settings VALUES ('generation', '1') "
-                "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-            )
+            if self.db.total_changes != before:  # a step that changed nothing keeps the derived files current
+                self.db.execute(
+                    "INSERT INTO settings VALUES ('generation', '1') "
+                    "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+                )
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")

@@ -262,6 +262,10 @@ class Indexer:
             with catalog.transaction():
                 catalog.set_settings({**settings, "index_id": uuid.uuid4().hex, "corpus": self.corpus.resolve()})
         stale = staleness(catalog, self.corpus, files)
+        retried = set(stale.changed)
+        for rel, (digest, _, _, error) in catalog.files().items():
+            if error and not digest and rel not in retried and rel not in stale.removed:
+                self.report.warnings.append(f"skipped {printable(rel)}: {printable(error)}")  # still unreadable
         self.report.unchanged = 0
         changed_any = False
         with catalog.transaction():  # files gone from the folder: their articles go too
@@ -280,7 +284,8 @@ class Indexer:
                 digest = file_digest(path)
                 parsed = parse_file(path, self.corpus)
             except (Unreadable, OSError) as e:
-                self.report.warnings.append(f"skipped {printable(rel)}: {printable(str(e))}")
+                reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+                self.report.warnings.append(f"skipped {printable(rel)}: {printable(reason)}")
                 with catalog.transaction():  # remember it, so it is not retried until it changes
                     for article_id in catalog.article_hashes(rel):
                         catalog.delete_article(article_id)
