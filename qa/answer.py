@@ -98,6 +98,8 @@ def question_type(question: str) -> str | None:
             return "how many" if cue == "how much" else cue
     if re.search(r"\b(what|which) (year|date|day|weekday|month|time)\b|\bday of the week\b", q):
         return "when"
+    if re.search(r"\bwhat (is|was|are|were) the (population|number|size|cost|price|percentage|share|amount|age)\b", q):
+        return "how many"
     if re.search(r"\b(which|what) (edition|session|round|anniversary)\b", q):
         return "ordinal"
     if re.search(r"\b(which|what) (city|country|place|town|province|region)\b", q):
@@ -183,7 +185,7 @@ def _pairs(retriever: Retriever, sentences: list[Candidate]) -> list[Candidate]:
             continue
         article = retriever.article(a.hit.article_id)
         if article is None or article.text[a.end : b.start].strip():
-            continue  # not adjacent
+            continue  # not adjacent (a paragraph break is allowed: quotes often follow their speaker)
         hit = a.hit if b.end <= a.hit.end else b.hit if a.start >= b.hit.start else None
         if hit is not None:  # the passage shown must hold both sentences
             out.append(Candidate(hit, a.start, b.end, np.vstack([a.vectors, b.vectors])))

@@ -16,7 +16,7 @@ from qa.sync import derived_tag, index_settings
 MODES = ("hybrid", "dense", "bm25")
 CANDIDATES = 100  # depth taken from each retriever before fusing
 # Convex fusion weight of the dense score (BM25 gets the rest), chosen on SciFact: see README.
-DENSE_WEIGHT = 0.6
+DENSE_WEIGHT = 0.65
 
 
 @dataclass
