@@ -153,7 +153,9 @@ def status_dict(settings: Settings) -> dict:
         articles, chunks = catalog.counts()
     finally:
         catalog.close()
-    size = sum(f.stat().st_size for f in settings.index.rglob("*") if f.is_file())
+    from qa.store import disk_size
+
+    size = disk_size(settings.index)  # files a concurrent `qa index` swaps meanwhile do not fail it
     out.update(
         indexed_model=stored.get("model"), articles=articles, chunks=chunks, size_bytes=size,
         stale=stale.stale, new=stale.new, changed=stale.changed, removed=stale.removed,

@@ -88,6 +88,19 @@ def remove_leftovers(folder: Path) -> None:
         shutil.rmtree(folder / name, ignore_errors=True)
 
 
+def disk_size(folder: Path) -> int:
+    """Bytes used by an index folder; files a concurrent `qa index` renames or removes meanwhile are
+    skipped rather than failing the caller (`qa status` and `qa ask` run during index updates)."""
+    total = 0
+    for root, _, names in os.walk(folder):
+        for name in names:
+            try:
+                total += os.stat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Write beside the target, fsync, rename: readers see the old file or the new one, never half."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

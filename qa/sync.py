@@ -112,9 +112,15 @@ def check_corpus(corpus: Path, warnings: list[str] | None = None) -> list[Path]:
     if not corpus.is_dir():
         what = "is not a folder" if corpus.exists() else "does not exist"
         raise CorpusError(f"corpus folder {printable(str(corpus))} {what}: pass --corpus DIR or set QA_CORPUS")
-    files = list_files(corpus, warnings)
+    skipped: list[str] = []
+    files = list_files(corpus, skipped)
+    if warnings is not None:
+        warnings.extend(skipped)
     if not files:
-        raise CorpusError(f"corpus folder {printable(str(corpus))} has no .txt, .md, .html, .json or .jsonl files")
+        why = f" ({skipped[0]})" if skipped else ""
+        raise CorpusError(
+            f"corpus folder {printable(str(corpus))} has no .txt, .md, .html, .json or .jsonl files{why}"
+        )
     return files
 
 

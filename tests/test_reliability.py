@@ -330,8 +330,12 @@ def test_a_50_mb_article_is_indexed_in_part_with_a_warning(tmp_path):
 def test_missing_empty_or_file_corpus_is_a_one_line_error(tmp_path):
     (tmp_path / "empty").mkdir()
     (tmp_path / "file").write_text("x")
+    (tmp_path / "links").mkdir()
+    (tmp_path / "links" / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
     for corpus, message in [(tmp_path / "missing", "does not exist"), (tmp_path / "empty", "has no .txt"),
-                            (tmp_path / "file", "is not a folder")]:
+                            (tmp_path / "file", "is not a folder"),
+                            (tmp_path / "links", "has no .txt, .md, .html, .json or .jsonl files (skipped gone.txt: "
+                                                 "broken or looping symbolic link)")]:
         out = qa_subprocess("index", "--corpus", str(corpus), "--index", str(tmp_path / "index"))
         assert out.returncode == 1 and message in one_line_error(out.stderr)
 
@@ -647,6 +651,9 @@ def test_a_second_qa_index_exits_with_a_clear_message_and_ask_still_answers(corp
         assert "wait for it to finish" in out.stderr
         code, out, err = cli("ask", "council harbour plan", "--corpus", str(corpus), "--index", str(index))
         assert code == 0 and "answering from its last complete state" in err and out.strip()
+        for _ in range(20):  # status while files are swapped under it
+            code, out, err = cli("status", "--json", "--corpus", str(corpus), "--index", str(index))
+            assert code == 0, err
     finally:
         first.kill()
         first.wait()
