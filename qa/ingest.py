@@ -49,11 +49,19 @@ class Unreadable(Exception):
     """A file that cannot be turned into text; the message says why."""
 
 
-def list_files(root: Path, skipped: list[str] | None = None) -> list[Path]:
+class FileList(list):  # type: ignore[type-arg]
+    """Paths found in a corpus, plus the folders that could not be listed (relative, posix): what was
+    indexed under those is kept, not taken for removed."""
+
+    unreadable_dirs: list[str]
+
+
+def list_files(root: Path, skipped: list[str] | None = None) -> FileList:
     """Article files under root, recursively, sorted; hidden files and symlink loops are skipped.
     Entries that look like articles but cannot be read (broken links, pipes, devices, unreadable
     folders, names that are not UTF-8) are left out and described in `skipped`, if given."""
-    found: list[Path] = []
+    found = FileList()
+    found.unreadable_dirs = []
     seen_dirs: set[tuple[int, int]] = set()
     note = skipped.append if skipped is not None else (lambda message: None)
 
@@ -63,6 +71,7 @@ def list_files(root: Path, skipped: list[str] | None = None) -> list[Path]:
             entries = sorted(folder.iterdir())
         except OSError as e:
             note(f"skipped folder {printable(_rel(folder, root))}: {e.strerror or e}")
+            found.unreadable_dirs.append(_rel(folder, root))
             return
         if (st.st_dev, st.st_ino) in seen_dirs:
             return  # a symlink loop or a second link to a folder already read
@@ -151,11 +160,11 @@ PREFERRED = ["cp1252", "latin_1", "iso8859_15", "cp1251", "gb18030", "gbk", "big
              "euc_jp", "euc_kr", "cp1250", "iso8859_2", "koi8_r", "cp1253", "cp1254", "cp1255", "cp1256", "cp874"]
 CENTRAL_EUROPEAN = ("cp1250", "iso8859_2")
 WESTERN_WORDS = frozenset(
-    "the and of to is with le les et des est une dans pour sur avec il di che per sono gli della nel come el los "
+    "the and of to is with le les et des est une dans pour sur avec il di che per sono gli della nel come el los "  # noqa: SIM905
     "las y por para del con como os um uma pelo mais der die und das ist nicht mit den dem sich auf het een van".split()
 )
 CENTRAL_WORDS = frozenset(
-    "je v ve w z ze nie jest az hogy nem egy pro jako ale jak od za jsou byl bylo oraz tak sa su kao ili nije sam "
+    "je v ve w z ze nie jest az hogy nem egy pro jako ale jak od za jsou byl bylo oraz tak sa su kao ili nije sam "  # noqa: SIM905
     "ima pa pri kot tudi ki bil".split()
 )
 ASCII_WORD = re.compile(rb"(?<![\x80-\xff\w])[a-z]+(?![\x80-\xff\w])")

@@ -81,9 +81,10 @@ def remove_leftovers(folder: Path) -> None:
     """Temporary files a killed writer left behind (call under the write lock)."""
     import shutil
 
-    for pattern in (f".{VECTORS}.*.tmp", f".{VECTORS}.generation.*.tmp", f"{BM25_DIR}/.generation.*.tmp"):
+    for pattern in (".*.tmp", f"{BM25_DIR}/.*.tmp"):  # atomic writes name their temporary files .NAME.PID.tmp
         for leftover in folder.glob(pattern):
-            leftover.unlink(missing_ok=True)
+            if not leftover.is_dir():
+                leftover.unlink(missing_ok=True)
     for name in (f".{BM25_DIR}.tmp", f".{BM25_DIR}.old"):
         shutil.rmtree(folder / name, ignore_errors=True)
 

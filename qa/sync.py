@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -17,7 +18,7 @@ import numpy as np
 
 from qa import config
 from qa.chunk import Chunk, chunk_text, text_hash
-from qa.errors import CorpusError, IndexCorrupt, IndexMismatch
+from qa.errors import CorpusError, IndexCorrupt, IndexMismatch, QAError
 from qa.ingest import Article, Unreadable, list_files, parse_file, printable
 from qa.lexical import Lexical
 from qa.store import (
@@ -159,7 +160,12 @@ def staleness(catalog: Catalog, corpus: Path, files: list[Path] | None = None) -
                 out.changed.append(rel)
         except OSError:
             out.changed.append(rel)
-    out.removed = sorted(set(known) - seen)
+    # files under a folder that could not be listed this time are not known to be gone: keep them
+    hidden = tuple("" if d == "." else d.rstrip("/") + "/" for d in getattr(files, "unreadable_dirs", ()))
+    missing = set(known) - seen
+    kept = {rel for rel in missing if hidden and rel.startswith(hidden)}
+    out.unchanged += len(kept)
+    out.removed = sorted(missing - kept)
     return out
 
 
@@ -202,6 +208,7 @@ class Indexer:
                         self._sync(catalog, files)
                     finally:
                         catalog.close()
+                self._export_query_encoder()  # under the lock: two runs never write it at once
         except sqlite3.OperationalError as e:  # disk full, read-only file system, ...
             raise IndexUnwritable(f"cannot update the index in {self.folder}: {e}") from e
         except sqlite3.DatabaseError as e:
@@ -210,7 +217,6 @@ class Indexer:
             ) from e
         except OSError as e:
             raise IndexUnwritable(f"cannot write the index in {self.folder}: {e.strerror or e}") from e
-        self._export_query_encoder()
         self.report.seconds = time.perf_counter() - started
         return self.report
 
@@ -246,15 +252,18 @@ class Indexer:
         finally:
             catalog.close()
         old = self.folder / CATALOG
-        try:  # fold the old catalogue's write-ahead log into it, so removing the log loses nothing
-            Catalog(self.folder).close()
-        except Exception:  # noqa: BLE001 - a damaged catalogue is being replaced anyway
-            pass
+        with contextlib.suppress(QAError, sqlite3.Error):  # a damaged catalogue is being replaced anyway
+            previous = Catalog(self.folder)  # fold its write-ahead log into it: removing the log loses nothing
+            previous.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            previous.close()
         for suffix in ("-wal", "-shm", "-journal"):
             (self.folder / (CATALOG + suffix)).unlink(missing_ok=True)
         os.replace(staging / CATALOG, old)
         fsync_dir(self.folder)
         shutil.rmtree(staging, ignore_errors=True)
+        from qa.embed import ONNX_FILE
+
+        (self.folder / ONNX_FILE).unlink(missing_ok=True)  # the old model's query encoder: export anew
         catalog = Catalog(self.folder, create=True)
         try:
             self._write_derived(catalog, force=True)
@@ -360,7 +369,7 @@ class Indexer:
         start = 0
         while start < len(pending):
             # take whole articles until the batch has enough new texts to embed
-            end, texts = start, {}
+            end, texts = start, dict[str, str]()
             while end < len(pending) and (end == start or len(texts) < BATCH_TEXTS):
                 p = pending[end]
                 for c in p.chunks:

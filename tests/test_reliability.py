@@ -12,7 +12,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import pytest
 
 from qa import config
 from qa.chunk import chunk_text
-from qa.errors import IndexCorrupt, IndexLocked, IndexMissing, QAError
+from qa.errors import IndexLocked, IndexMissing, QAError
 from qa.ingest import MAX_ARTICLE_CHARS, list_files, parse_file
 from qa.retrieve import Retriever, check_question
 from qa.store import CATALOG, VECTORS, Catalog, IndexUnwritable, WriteLock, read_faiss
@@ -60,7 +59,7 @@ def one_line_error(stderr: str) -> str:
 def qa_subprocess(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     return subprocess.run([sys.executable, "-m", "qa", *args], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=timeout)
+                          cwd=ROOT, timeout=timeout, check=False)
 
 
 @pytest.fixture
@@ -309,7 +308,7 @@ def test_a_50_mb_article_is_indexed_in_part_with_a_warning(tmp_path):
     (corpus / "huge.jsonl").write_text(json.dumps({"id": "big", "title": "Long record", "text": body}) + "\n")
     index = tmp_path / "index"
     out = subprocess.run([sys.executable, "-c", BIG_SCRIPT, str(corpus), str(index)], capture_output=True,
-                         text=True, env={**os.environ, "QA_ROOT": str(ROOT)}, timeout=300)
+                         text=True, env={**os.environ, "QA_ROOT": str(ROOT)}, timeout=300, check=False)
     assert out.returncode == 0, out.stderr
     seconds, peak_mb = out.stdout.split("\n")[0].split()
     assert float(seconds) < 60 and int(peak_mb) < 600, out.stdout
@@ -334,8 +333,8 @@ def test_missing_empty_or_file_corpus_is_a_one_line_error(tmp_path):
     (tmp_path / "links" / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
     for corpus, message in [(tmp_path / "missing", "does not exist"), (tmp_path / "empty", "has no .txt"),
                             (tmp_path / "file", "is not a folder"),
-                            (tmp_path / "links", "has no .txt, .md, .html, .json or .jsonl files (skipped gone.txt: "
-                                                 "broken or looping symbolic link)")]:
+                            (tmp_path / "links", ("has no .txt, .md, .html, .json or .jsonl files (skipped gone.txt: "
+                                                  "broken or looping symbolic link)"))]:
         out = qa_subprocess("index", "--corpus", str(corpus), "--index", str(tmp_path / "index"))
         assert out.returncode == 1 and message in one_line_error(out.stderr)
 
@@ -469,11 +468,27 @@ def test_corrupt_catalogue_explains_and_index_rebuild_repairs_it(built, cli, dam
     for args in (["index"], ["ask", "harbour plan", "--no-sync"], ["status"]):
         code, _, err = cli(*args, "--corpus", str(corpus), "--index", str(index))
         assert code == 1 and "qa index --rebuild" in one_line_error(err), err
+    (index / "query-encoder.onnx").write_bytes(b"exported from the old model")
     code, _, err = cli("index", "--rebuild", "--corpus", str(corpus), "--index", str(index))
     assert code == 0, err
     assert "4 added" in err
     assert ids_agree(index)
     assert not (index / ".rebuild").exists()
+    assert not (index / "query-encoder.onnx").exists()  # never a query encoder of another model
+
+
+def test_a_killed_writer_leaves_no_temporary_files_behind(built):
+    corpus, index = built
+    leftovers = [index / ".vectors.faiss.123.tmp", index / ".vectors.faiss.generation.123.tmp",
+                 index / ".query-encoder.onnx.77.tmp", index / "bm25" / ".generation.9.tmp"]
+    for path in leftovers:
+        path.write_bytes(b"x" * 1000)
+    (index / ".bm25.tmp").mkdir()
+    (index / ".bm25.old").mkdir()
+    run(corpus, index)
+    assert not any(p.exists() for p in leftovers)
+    assert not (index / ".bm25.tmp").exists() and not (index / ".bm25.old").exists()
+    assert ids_agree(index)
 
 
 class Interrupting(HashEmbedder):
@@ -825,12 +840,12 @@ def test_sigkill_at_random_points_never_corrupts_the_index(tmp_path):
 
 
 # --- property tests -------------------------------------------------------------------------------------
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from qa.boilerplate import clean_lines  # noqa: E402
-from qa.chunk import split_sentences  # noqa: E402
-from qa.ingest import CONTROL, from_text, normalize  # noqa: E402
+from qa.boilerplate import clean_lines
+from qa.chunk import split_sentences
+from qa.ingest import CONTROL, from_text, normalize
 
 LINE = st.one_of(
     st.text(max_size=120),
@@ -910,3 +925,24 @@ def test_check_question_returns_a_clean_line_or_a_question_error(question):
         return
     assert clean and clean == clean.strip() and "\n" not in clean and len(clean) <= config.MAX_QUESTION_CHARS
     assert not CONTROL.search(clean)
+
+
+def test_a_folder_that_cannot_be_listed_does_not_remove_its_articles(corpus, tmp_path, monkeypatch):
+    (corpus / "sub").mkdir()
+    (corpus / "sub" / "inner.txt").write_text(article("Council approves inner plan", 3, "inner"))
+    index = tmp_path / "index"
+    assert run(corpus, index).added == 2
+    real_iterdir = Path.iterdir
+
+    def failing_iterdir(self):
+        if self.name == "sub":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", failing_iterdir)
+    embedder = HashEmbedder()
+    report = run(corpus, index, embedder)
+    assert report.removed == 0 and any("skipped folder sub: Permission denied" in w for w in report.warnings)
+    monkeypatch.undo()
+    report = run(corpus, index, embedder)
+    assert (report.added, report.removed, report.unchanged) == (0, 0, 2) and embedder.embedded == []
