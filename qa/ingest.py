@@ -239,6 +239,8 @@ def parse_file(path: Path, root: Path) -> ParsedFile:
             f"{printable(rel)}: larger than {MAX_PAGE_BYTES // 2**20} MB; only the first "
             f"{MAX_PAGE_BYTES // 2**20} MB are indexed"
         )
+    if not raw.strip():
+        raise Unreadable("empty file: no article text")
     text = decode(raw, truncated)
     if collection:
         for key, record in _json_records(text, suffix, out.warnings, rel):
