@@ -61,10 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv = ["tui", *argv]  # `qa` and `qa --index X` open the UI
     args = build_parser().parse_args(argv)
-    command = args.command or "tui"
-    if command == "tui" and not hasattr(args, "corpus"):
-        args = build_parser().parse_args(["tui", *(argv or sys.argv[1:])])
+    command = args.command
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a model hub
     import sqlite3
 
