@@ -295,11 +295,11 @@ class Catalog:
         """An indexed article and every duplicate of it, the indexed one first: all the paths (and
         outlets, URLs) under which the corpus holds this text. Chunks always point to the first."""
         first = self.article(article_id)
+        if first is not None and first.duplicate_of:
+            first = self.article(first.duplicate_of)
         if first is None:
             return []
-        if first.duplicate_of:
-            return self.copies(first.duplicate_of)
-        return [first, *(row for d in self.duplicates_of(article_id) if (row := self.article(d)) is not None)]
+        return [first, *(row for d in self.duplicates_of(first.id) if (row := self.article(d)) is not None)]
 
     def known_vectors(self, table: str, hashes: Iterable[str], dtype: type) -> dict[str, np.ndarray]:
         """Vectors already embedded for these texts, so a changed article re-embeds only what changed."""

@@ -796,7 +796,7 @@ def test_sigkill_at_random_points_never_corrupts_the_index(tmp_path):
     kills = completed = rebuild_kills = mid_commit = 0
     started = time.time()
     step = 0
-    while kills < 22 and time.time() - started < 50:
+    while kills < 22 and time.time() - started < 90:  # ~35 s here; slack for slower machines
         if kills or completed:
             step += 1
             mutate(corpus, rng, step)  # new work for every run: adds, changes, removals, duplicates
