@@ -4,6 +4,7 @@ cold start and memory. Prints a table and writes eval/reports/bench-<time>.json.
     python eval/bench.py index [--limit 1000]     # SciFact abstracts as articles
     python eval/bench.py query [--sizes 1000,10000,100000]
     python eval/bench.py cold
+    python eval/bench.py ivf [--ivf-size 400000]  # IVF vs exact search, nprobe for recall@10 >= 0.95
     python eval/bench.py all
 
 The machine's speed swings from minute to minute, so indexing is reported as a ratio against raw
@@ -228,6 +229,48 @@ def bench_query(sizes: list[int], base_limit: int) -> dict:
     return out
 
 
+def bench_ivf(source: Path, total: int) -> dict:
+    """IVF against exact search at `total` vectors: real chunk vectors from an index, repeated with
+    noise (cosine ~0.97 to their source) to reach the size; questions are the SciFact claims."""
+    import faiss
+
+    from qa.embed import Embedder
+    from qa.ivf import build_ivf, exact_top
+    from qa.store import Catalog
+
+    catalog = Catalog(source)
+    _, base = catalog.all_chunk_vectors()
+    catalog.close()
+    rng = np.random.default_rng(0)
+    reps = -(-total // len(base))
+    vectors = np.vstack([base + rng.normal(0, 0.01, base.shape).astype(np.float32) for _ in range(reps)])[:total]
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.arange(len(vectors), dtype=np.int64)
+    claims = [json.loads(line)["text"] for line in open(SCIFACT / "queries.jsonl")][:200]
+    queries = Embedder("all-MiniLM-L6-v2").encode_queries(claims)
+    started = time.perf_counter()
+    index, choice = build_ivf(ids, vectors, vectors.shape[1])
+    build_s = time.perf_counter() - started
+    truth = exact_top(vectors, queries, 10)
+    _, found = index.search(queries, 10)
+    real_recall = float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth)]))
+    flat = faiss.IndexFlatIP(vectors.shape[1])
+    flat.add(vectors)
+
+    def p50_ms(ix) -> float:
+        times = []
+        for q in queries:
+            t = time.perf_counter()
+            ix.search(q.reshape(1, -1), 10)
+            times.append((time.perf_counter() - t) * 1000)
+        return round(statistics.median(times), 2)
+
+    return {"vectors": len(vectors), "nlist": choice.nlist, "nprobe": choice.nprobe,
+            "recall_at_10_probe_queries": round(choice.recall_at_10, 3),
+            "recall_at_10_scifact_claims": round(real_recall, 3), "build_s": round(build_s, 1),
+            "search_p50_ms_ivf": p50_ms(index), "search_p50_ms_exact": p50_ms(flat)}
+
+
 def bench_cold() -> dict:
     qa = [sys.executable, "-m", "qa"]
     index = Path(tempfile.mkdtemp(prefix="qa-bench-cold-"))
@@ -253,7 +296,10 @@ def bench_cold() -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("index", "query", "cold", "all"))
+    parser.add_argument("what", choices=("index", "query", "cold", "ivf", "all"))
+    parser.add_argument("--ivf-size", type=int, default=400_000, help="vectors for the IVF benchmark")
+    parser.add_argument("--ivf-source", default=str(REPORTS / "scifact.beir-index"),
+                        help="index whose chunk vectors seed the IVF benchmark (qa eval --beir builds it)")
     parser.add_argument("--limit", type=int, default=1000, help="SciFact articles to index (max 5183)")
     parser.add_argument("--sizes", default="1000,10000,100000", help="chunk counts for query latency")
     args = parser.parse_args()
@@ -267,6 +313,9 @@ def main() -> None:
     if args.what in ("query", "all"):
         result["query"] = bench_query([int(s) for s in args.sizes.split(",")], min(args.limit, 400))
         print("query (warm, question -> answer):", json.dumps(result["query"], indent=1), flush=True)
+    if args.what == "ivf":
+        result["ivf"] = bench_ivf(Path(args.ivf_source), args.ivf_size)
+        print("ivf:", json.dumps(result["ivf"], indent=1), flush=True)
     REPORTS.mkdir(parents=True, exist_ok=True)
     path = REPORTS / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps(result, indent=1))

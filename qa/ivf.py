@@ -1,0 +1,67 @@
+"""Approximate vector search for large indexes: an inverted-file (IVF) FAISS index whose nprobe is
+chosen so that recall@10 against exact search stays at or above TARGET_RECALL."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+IVF_MIN_VECTORS = 300_000  # below this, exact search is fast enough (p50 < 50 ms at 100k chunks)
+TARGET_RECALL = 0.95
+NPROBES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+@dataclass
+class IvfChoice:
+    nlist: int
+    nprobe: int
+    recall_at_10: float
+
+
+def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+    """Row numbers of the k best vectors per query, in blocks so memory stays flat."""
+    best_scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+    best_rows = np.zeros((len(queries), k), dtype=np.int64)
+    for start in range(0, len(vectors), 65536):
+        scores = queries @ vectors[start : start + 65536].T
+        rows = np.arange(start, start + scores.shape[1])
+        merged_scores = np.hstack([best_scores, scores])
+        merged_rows = np.hstack([best_rows, np.broadcast_to(rows, scores.shape)])
+        top = np.argpartition(-merged_scores, k - 1, axis=1)[:, :k]
+        best_scores = np.take_along_axis(merged_scores, top, axis=1)
+        best_rows = np.take_along_axis(merged_rows, top, axis=1)
+    return best_rows
+
+
+def probe_queries(vectors: np.ndarray, n: int = 200, seed: int = 0) -> np.ndarray:
+    """Stand-ins for questions: stored vectors moved by noise to a cosine of about 0.8 from them."""
+    rng = np.random.default_rng(seed)
+    picked = vectors[rng.choice(len(vectors), size=min(n, len(vectors)), replace=False)]
+    noisy = picked + rng.normal(0, 0.75 / math.sqrt(vectors.shape[1]), picked.shape).astype(np.float32)
+    return (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
+
+
+def build_ivf(ids: np.ndarray, vectors: np.ndarray, dim: int) -> tuple[object, IvfChoice]:
+    """Train an IVF index on the vectors, add them with their ids, and set the smallest nprobe that
+    reaches TARGET_RECALL on probe queries."""
+    import faiss
+
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    nlist = max(1, int(4 * math.sqrt(len(vectors))))
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    rng = np.random.default_rng(0)
+    sample = vectors[rng.choice(len(vectors), size=min(len(vectors), 64 * nlist), replace=False)]
+    index.train(sample)
+    index.add_with_ids(vectors, ids)
+    queries = probe_queries(vectors)
+    truth = ids[exact_top(vectors, queries, 10)]
+    recall = 0.0
+    for nprobe in NPROBES:
+        index.nprobe = min(nprobe, nlist)
+        _, found = index.search(queries, 10)
+        recall = float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth)]))
+        if recall >= TARGET_RECALL or nprobe >= nlist:
+            break
+    return index, IvfChoice(nlist, int(index.nprobe), recall)
