@@ -26,6 +26,7 @@ class Citation:
     path: str
     start: int  # the extract's offsets in the article text
     end: int
+    also_at: list[str] = field(default_factory=list)  # other paths holding the same article text
 
 
 @dataclass
@@ -53,7 +54,7 @@ class Answer:
                 "score": round(self.score, 4),
                 "citation": {
                     "article_id": c.article_id, "title": c.title, "date": c.date, "outlet": c.outlet,
-                    "url": c.url, "path": c.path, "start": c.start, "end": c.end,
+                    "url": c.url, "path": c.path, "start": c.start, "end": c.end, "also_at": c.also_at,
                 },
                 "also_in": [{"article_id": s.article_id, "title": s.title, "path": s.path} for s in self.also_in],
             }
@@ -165,6 +166,7 @@ def answer(retriever: Retriever, question: str, k: int = 5, mode: str = "hybrid"
     result.passage = hit.text
     result.start, result.end = best.start - hit.start, best.end - hit.start
     result.citation = _cite(hit, best.start, best.end)
+    result.citation.also_at = [row.path for row in retriever.catalog.copies(hit.article_id)[1:]]
     result.also_in = _support(best, sentences)
     return result
 

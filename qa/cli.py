@@ -240,6 +240,8 @@ def print_answer(result) -> None:  # type: ignore[no-untyped-def]
         console.print(passage)
         meta = ", ".join(x for x in (c.outlet, c.date, c.path) if x)
         console.print(Text(f"— {c.title} ({meta})", style="dim"))
+        if c.also_at:
+            console.print(Text(f"  same article also at: {', '.join(c.also_at)}", style="dim"))
         for other in result.also_in:
             console.print(Text(f"  also in: {other.title} ({other.path})", style="dim"))
     else:

@@ -162,3 +162,22 @@ def test_core_does_not_import_textual():
     code = "import qa.cli, qa.answer, qa.retrieve, qa.sync, qa.ingest, sys; print('textual' in sys.modules, 'torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_a_duplicate_article_is_cited_under_both_paths(seed_corpus, seed_index, embedder, tmp_path):
+    import shutil
+
+    from qa.retrieve import Retriever
+    from qa.sync import Indexer
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(seed_corpus, corpus)
+    shutil.copytree(seed_index, index)
+    shutil.copy(corpus / "000_ec996563e8ac1e77.txt", corpus / "mirror-of-wuxi.txt")
+    report = Indexer(corpus, index, embedder).run()
+    assert report.chunks_embedded == 0  # the copy is indexed once, under the original
+    result = answer(Retriever(index, embedder), "Where is the next forum hosted?")
+    assert "Taganrog" in result.text
+    paths = {result.citation.path, *result.citation.also_at}
+    assert paths == {"000_ec996563e8ac1e77.txt", "mirror-of-wuxi.txt"}
+    assert "also_at" in result.to_dict()["answer"]["citation"]
