@@ -53,13 +53,23 @@ class Answer:
                 "end": self.end,
                 "score": round(self.score, 4),
                 "citation": {
-                    "article_id": c.article_id, "title": c.title, "date": c.date, "outlet": c.outlet,
-                    "url": c.url, "path": c.path, "start": c.start, "end": c.end, "also_at": c.also_at,
+                    "article_id": c.article_id,
+                    "title": c.title,
+                    "date": c.date,
+                    "outlet": c.outlet,
+                    "url": c.url,
+                    "path": c.path,
+                    "start": c.start,
+                    "end": c.end,
+                    "also_at": c.also_at,
                 },
                 "also_in": [{"article_id": s.article_id, "title": s.title, "path": s.path} for s in self.also_in],
             }
         hits = [
-            {k: h.to_dict()[k] for k in ("rank", "score", "text", "article_id", "title", "date", "outlet", "path", "start", "end")}
+            {
+                k: h.to_dict()[k]
+                for k in ("rank", "score", "text", "article_id", "title", "date", "outlet", "path", "start", "end")
+            }
             for h in self.hits
         ]
         return {"question": self.question, "answered": self.answered, "answer": answer, "hits": hits}
@@ -82,13 +92,26 @@ STOP = frozenset(
     "they he she his her we our you your i me my will would can could should shall may might has have had not "
     "no yes if so such also any some all each according said say says".split()
 )
-MONTH = r"(January|February|March|April|May|June|July|August|September|October|November|December|Jan\.|Feb\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\.)"
+MONTH = (
+    r"(January|February|March|April|May|June|July|August|September|October|November|December"
+    r"|Jan\.|Feb\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\.)"
+)
 TYPE_CUES = {
-    "when": re.compile(rf"\b({MONTH}|(Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|\d{{4}}|year|month|week|today|yesterday|era|time)\b"),
+    "when": re.compile(
+        rf"\b({MONTH}|(Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|\d{{4}}|year|month|week|today|yesterday|era|time)\b"
+    ),
     "where": re.compile(r"\b(in|at|to|from|near)\s+(the\s+)?[A-Z][a-z]+"),
-    "how many": re.compile(r"\b(\d[\d,.]*(st|nd|rd|th)?|one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|thousands?|millions?)\b", re.I),
-    "ordinal": re.compile(r"\b(\d+(st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth)\b", re.I),
-    "who": re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+\b|\b(president|minister|director|secretary|editor|publisher|chairman|chief|spokesperson|official)\b", re.I),
+    "how many": re.compile(
+        r"\b(\d[\d,.]*(st|nd|rd|th)?|one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|thousands?|millions?)\b",
+        re.I,
+    ),
+    "ordinal": re.compile(
+        r"\b(\d+(st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth)\b", re.I
+    ),
+    "who": re.compile(  # a capitalised name (case matters), or a role word (any case)
+        r"\b[A-Z][a-z]+ [A-Z][a-z]+\b"
+        r"|(?i:\b(president|minister|director|secretary|editor|publisher|chairman|chief|spokesperson|official)\b)",
+    ),
 }
 
 

@@ -94,9 +94,7 @@ def chunk_text(
             j += 1
         # token counts of sentences add up: word pieces never cross whitespace
         start, end = sized[i][0][0], sized[j - 1][0][1]
-        chunks.append(
-            Chunk(text[start:end], start, end, [(a - start, b - start) for (a, b), _ in sized[i:j]])
-        )
+        chunks.append(Chunk(text[start:end], start, end, [(a - start, b - start) for (a, b), _ in sized[i:j]]))
         if j >= len(sized):
             break
         i = max(i + 1, j - overlap)

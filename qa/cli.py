@@ -16,7 +16,9 @@ from qa.errors import QAError
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--corpus", help="folder of articles (default: bundled seeds/, or $QA_CORPUS)")
     p.add_argument("--index", help="index folder (default: index/, or $QA_INDEX)")
-    p.add_argument("--model", help="sentence-transformers model name or path (default: bundled all-MiniLM-L6-v2, or $QA_MODEL)")
+    p.add_argument(
+        "--model", help="sentence-transformers model name or path (default: bundled all-MiniLM-L6-v2, or $QA_MODEL)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,8 +106,12 @@ def progress_bar() -> tuple[Callable[[str, int, int], None], Callable[[], None]]
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     bar = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=Console(stderr=True), transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
     )
     tasks: dict[str, int] = {}
 
@@ -158,8 +164,14 @@ def status_dict(settings: Settings) -> dict:
 
     size = disk_size(settings.index)  # files a concurrent `qa index` swaps meanwhile do not fail it
     out.update(
-        indexed_model=stored.get("model"), articles=articles, chunks=chunks, size_bytes=size,
-        stale=stale.stale, new=stale.new, changed=stale.changed, removed=stale.removed,
+        indexed_model=stored.get("model"),
+        articles=articles,
+        chunks=chunks,
+        size_bytes=size,
+        stale=stale.stale,
+        new=stale.new,
+        changed=stale.changed,
+        removed=stale.removed,
     )
     return out
 
@@ -176,8 +188,10 @@ def cmd_status(args: argparse.Namespace) -> None:
     if not status["stale"]:
         print("status   up to date")
         return
-    print(f"status   stale: {len(status['new'])} new, {len(status['changed'])} changed, "
-          f"{len(status['removed'])} removed file(s); run `qa index`")
+    print(
+        f"status   stale: {len(status['new'])} new, {len(status['changed'])} changed, "
+        f"{len(status['removed'])} removed file(s); run `qa index`"
+    )
     for key in ("new", "changed", "removed"):
         for rel in status[key]:
             print(f"  {key:8} {rel}")
@@ -214,8 +228,11 @@ def cmd_ask(args: argparse.Namespace) -> None:
             except IndexLocked:  # another `qa index` is running: answer from the last complete index
                 if not (settings.index / "catalog.sqlite").exists():
                     raise
-                print("qa: warning: the index is being updated by another `qa index`; "
-                      "answering from its last complete state", file=sys.stderr)
+                print(
+                    "qa: warning: the index is being updated by another `qa index`; "
+                    "answering from its last complete state",
+                    file=sys.stderr,
+                )
     from qa.answer import answer
     from qa.retrieve import Retriever
 
@@ -310,8 +327,14 @@ def cmd_eval(args: argparse.Namespace) -> None:
             report = ev.run_questions(retriever, questions, args.mode, args.k)
         finally:
             retriever.close()
-        ev.stamp(report, settings.model, k=args.k, corpus=str(settings.corpus), index=str(settings.index),
-                 questions=str(Path(args.questions or ev.QUESTIONS)))
+        ev.stamp(
+            report,
+            settings.model,
+            k=args.k,
+            corpus=str(settings.corpus),
+            index=str(settings.index),
+            questions=str(Path(args.questions or ev.QUESTIONS)),
+        )
     if previous is not None:
         report["comparison"] = ev.compare(previous, report)
     json_path, md_path = ev.write_report(report, args.reports or ev.REPORTS)

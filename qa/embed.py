@@ -122,8 +122,14 @@ class Embedder:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
             torch.onnx.export(
-                LastHidden(), tuple(sample[n] for n in names), str(tmp), input_names=names,
-                output_names=["tokens"], dynamic_axes=axes, opset_version=17, dynamo=False,
+                LastHidden(),
+                tuple(sample[n] for n in names),
+                str(tmp),
+                input_names=names,
+                output_names=["tokens"],
+                dynamic_axes=axes,
+                opset_version=17,
+                dynamo=False,
             )
         os.replace(tmp, path)
 

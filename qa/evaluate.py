@@ -103,7 +103,9 @@ def ranking_metrics(
     from ranx import Qrels, Run, evaluate  # type: ignore[import-untyped]  # numba: slow import, only when measuring
 
     # ranx ranks by score: give strictly decreasing scores so our order is kept exactly
-    run_dict = {q: {d: float(len(docs) - i) for i, d in enumerate(docs)} for q, docs in run.items() if q in qrels and docs}
+    run_dict = {
+        q: {d: float(len(docs) - i) for i, d in enumerate(docs)} for q, docs in run.items() if q in qrels and docs
+    }
     ranx_run = Run(run_dict) if run_dict else Run({})
     means = evaluate(Qrels(qrels), ranx_run, metrics, make_comparable=True)
     if len(metrics) == 1:
@@ -153,22 +155,24 @@ def run_questions(
         if q.answerable and gold:
             qrels[qid] = {gold: 1}
             run[qid] = ranked
-        rows.append({
-            "id": qid,
-            "question": q.question,
-            "answerable": q.answerable,
-            "answers": q.answers,
-            "gold_article": gold,
-            "article_rank": rank,
-            "answered": result.answered,
-            "extract": result.text if result.answered else None,
-            "cited_article": cited,
-            "score": round(float(result.score), 4),
-            "top_articles": ranked[:3],
-            "correct": bool(correct),
-            "ok": ok,
-            "why": None if ok else _why(q, result.answered, correct, cited, gold),
-        })
+        rows.append(
+            {
+                "id": qid,
+                "question": q.question,
+                "answerable": q.answerable,
+                "answers": q.answers,
+                "gold_article": gold,
+                "article_rank": rank,
+                "answered": result.answered,
+                "extract": result.text if result.answered else None,
+                "cited_article": cited,
+                "score": round(float(result.score), 4),
+                "top_articles": ranked[:3],
+                "correct": bool(correct),
+                "ok": ok,
+                "why": None if ok else _why(q, result.answered, correct, cited, gold),
+            }
+        )
         if progress:
             progress("questions", n + 1, len(questions))
     means, per_query = ranking_metrics(qrels, run, QUESTION_METRICS)
@@ -398,15 +402,19 @@ def to_markdown(report: dict[str, Any], comparison: dict[str, Any] | None = None
     lines += [f"| {m} | {_fmt(v)} |" for m, v in report["metrics"].items()]
     if report.get("targets"):
         lines += ["", "## Release gates", "", "| metric | target | value | |", "| --- | --- | --- | --- |"]
-        lines += [f"| {t['metric']} | {t['target']} | {_fmt(t['value'])} | {'pass' if t['passed'] else 'FAIL'} |"
-                  for t in report["targets"]]
+        lines += [
+            f"| {t['metric']} | {t['target']} | {_fmt(t['value'])} | {'pass' if t['passed'] else 'FAIL'} |"
+            for t in report["targets"]
+        ]
     if report["kind"] == "questions":
         lines += ["", f"## Failed questions ({len(report['failed'])})", ""]
         for r in report["failed"]:
             lines += [f"- **{r['question']}** — {r['why']}"]
             lines += [f"  - returned: {_returned(r)}"]
             if r["answerable"]:
-                lines += [f"  - gold: {' | '.join(r['answers'])} ({r['gold_article']}, article rank {r['article_rank']})"]
+                lines += [
+                    f"  - gold: {' | '.join(r['answers'])} ({r['gold_article']}, article rank {r['article_rank']})"
+                ]
     if comparison:
         lines += ["", *compare_lines(comparison)]
     return "\n".join(lines) + "\n"
@@ -426,8 +434,9 @@ def to_text(report: dict[str, Any], comparison: dict[str, Any] | None = None) ->
             lines.append(f"- {r['question']}  [{r['why']}]")
             lines.append(f"    returned: {_returned(r)}")
             if r["answerable"]:
-                lines.append(f"    gold: {' | '.join(r['answers'])} in {r['gold_article']} "
-                             f"(article rank {r['article_rank']})")
+                lines.append(
+                    f"    gold: {' | '.join(r['answers'])} in {r['gold_article']} (article rank {r['article_rank']})"
+                )
     if comparison:
         lines += ["", *compare_lines(comparison)]
     return "\n".join(lines).rstrip() + "\n"
@@ -445,7 +454,7 @@ def _returned(row: dict[str, Any]) -> str:
         return f"no answer (score {row['score']}); top articles {', '.join(row['top_articles'])}"
     extract = " ".join((row["extract"] or "").split())
     extract = extract if len(extract) <= 240 else extract[:237] + "…"
-    return f"\"{extract}\" ({row['cited_article']}, score {row['score']})"
+    return f'"{extract}" ({row["cited_article"]}, score {row["score"]})'
 
 
 # --- comparing two runs ------------------------------------------------------------------------------
@@ -468,14 +477,18 @@ def compare(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]
                 continue
             change = _question_change(old, r)
             if change:
-                (worse if change[0] < 0 else better).append({"question": r["question"], "change": change[1],
-                                                              "now": _returned(r), "before": _returned(old)})
+                (worse if change[0] < 0 else better).append(
+                    {"question": r["question"], "change": change[1], "now": _returned(r), "before": _returned(old)}
+                )
     else:
         before_q = previous.get("per_query", {})
         for qid, score in current.get("per_query", {}).items():
             if qid in before_q and abs(score - before_q[qid]) > 1e-9:
-                entry = {"query": qid, "change": f"nDCG@10 {before_q[qid]:.4f} → {score:.4f}",
-                         "delta": round(score - before_q[qid], 4)}
+                entry = {
+                    "query": qid,
+                    "change": f"nDCG@10 {before_q[qid]:.4f} → {score:.4f}",
+                    "delta": round(score - before_q[qid], 4),
+                }
                 (worse if score < before_q[qid] else better).append(entry)
         worse.sort(key=lambda e: e["delta"])
         better.sort(key=lambda e: -e["delta"])

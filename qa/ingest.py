@@ -117,7 +117,9 @@ def printable(text: str) -> str:
     """Text safe to print on a terminal: control characters (escape sequences included) and
     undecodable bytes of file names are shown as \\xNN instead of being sent raw."""
     text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}", text)
+    return CONTROL.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}", text
+    )
 
 
 def read_head(path: Path, limit: int, refuse: bool = False) -> tuple[bytes, bool]:
@@ -150,14 +152,37 @@ def read_head(path: Path, limit: int, refuse: bool = False) -> tuple[bytes, bool
     return (data[:cut] if cut > 0 else data), True
 
 
-BOMS = [(b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
-        (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")]
+BOMS = [
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+]
 # Legacy 8-bit encodings read one another's bytes without error, and charset_normalizer's choice among
 # them is unreliable on article-sized text (it reads French latin-1 as cp1250, turning "è" into "č").
 # Among its equally good candidates, the one giving letters (not symbols) wins, then the usual code page
 # of the language family that the text's plain-ASCII function words point to.
-PREFERRED = ["cp1252", "latin_1", "iso8859_15", "cp1251", "gb18030", "gbk", "big5", "shift_jis", "cp932",
-             "euc_jp", "euc_kr", "cp1250", "iso8859_2", "koi8_r", "cp1253", "cp1254", "cp1255", "cp1256", "cp874"]
+PREFERRED = [
+    "cp1252",
+    "latin_1",
+    "iso8859_15",
+    "cp1251",
+    "gb18030",
+    "gbk",
+    "big5",
+    "shift_jis",
+    "cp932",
+    "euc_jp",
+    "euc_kr",
+    "cp1250",
+    "iso8859_2",
+    "koi8_r",
+    "cp1253",
+    "cp1254",
+    "cp1255",
+    "cp1256",
+    "cp874",
+]
 CENTRAL_EUROPEAN = ("cp1250", "iso8859_2")
 WESTERN_WORDS = frozenset(
     "the and of to is with le les et des est une dans pour sur avec il di che per sono gli della nel come el los "  # noqa: SIM905

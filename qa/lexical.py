@@ -49,9 +49,7 @@ class Lexical:
             return []
         k = min(k, len(self.chunk_ids))
         # numpy backend: numba would JIT-compile on the first query (seconds, and ~700 MB of memory)
-        docs, scores = self.retriever.retrieve(
-            tokens, k=k, show_progress=False, n_threads=1, backend_selection="numpy"
-        )
+        docs, scores = self.retriever.retrieve(tokens, k=k, show_progress=False, n_threads=1, backend_selection="numpy")
         return [(int(self.chunk_ids[d]), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
 
     def save(self, folder: Path, tag: str) -> None:

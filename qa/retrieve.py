@@ -48,7 +48,7 @@ def check_question(question: str) -> str:
     question = question.encode("utf-8", "replace").decode("utf-8")  # undecodable argv bytes become "?"
     question = " ".join(normalize(question).split())
     if not question:
-        raise QuestionError("the question is empty: ask something, e.g. qa ask \"Where is the next forum hosted?\"")
+        raise QuestionError('the question is empty: ask something, e.g. qa ask "Where is the next forum hosted?"')
     if len(question) > MAX_QUESTION_CHARS:
         raise QuestionError(f"the question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}")
     return question
@@ -101,9 +101,7 @@ class Retriever:
         scores, ids = self.faiss.search(vector.reshape(1, -1).astype(np.float32), min(k, self.size))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
-    def search(
-        self, question: str, k: int = 5, mode: str = "hybrid", vector: np.ndarray | None = None
-    ) -> list[Hit]:
+    def search(self, question: str, k: int = 5, mode: str = "hybrid", vector: np.ndarray | None = None) -> list[Hit]:
         """The k best distinct passages; `vector` is the question's embedding when already computed."""
         question = check_question(question)
         if mode not in MODES:
@@ -129,8 +127,22 @@ class Retriever:
                 if any(h.article_id == row.article_id and _overlap(h, row.start, row.end) > 0.5 for h in hits):
                     continue
                 hits.append(
-                    Hit(len(hits) + 1, score, cid, row.text, row.start, row.end, row.article_id, article.title,
-                        article.date, article.outlet, article.url, article.path, dense.get(cid), lexical.get(cid))
+                    Hit(
+                        len(hits) + 1,
+                        score,
+                        cid,
+                        row.text,
+                        row.start,
+                        row.end,
+                        row.article_id,
+                        article.title,
+                        article.date,
+                        article.outlet,
+                        article.url,
+                        article.path,
+                        dense.get(cid),
+                        lexical.get(cid),
+                    )
                 )
                 if len(hits) == k:
                     return hits

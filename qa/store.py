@@ -153,9 +153,7 @@ class Catalog:
                 raise IndexUnwritable(f"cannot open the catalogue {path}: {e}") from e
             raise IndexCorrupt(f"the catalogue {path} is damaged ({e}): run `qa index --rebuild` to rebuild it") from e
         except sqlite3.DatabaseError as e:
-            raise IndexCorrupt(
-                f"the catalogue {path} is damaged ({e}): run `qa index --rebuild` to rebuild it"
-            ) from e
+            raise IndexCorrupt(f"the catalogue {path} is damaged ({e}): run `qa index --rebuild` to rebuild it") from e
 
     def _migrate(self) -> None:
         """Catalogues written before duplicate detection get the text_hash column, filled in."""
@@ -182,9 +180,7 @@ class Catalog:
         return dict(self.db.execute("SELECT key, value FROM settings").fetchall())
 
     def set_settings(self, values: dict[str, Any]) -> None:
-        self.db.executemany(
-            "INSERT OR REPLACE INTO settings VALUES (?, ?)", [(k, str(v)) for k, v in values.items()]
-        )
+        self.db.executemany("INSERT OR REPLACE INTO settings VALUES (?, ?)", [(k, str(v)) for k, v in values.items()])
 
     def check_settings(self, expected: dict[str, Any]) -> None:
         """Refuse to mix vectors from another model or chunker into this index."""
@@ -241,8 +237,18 @@ class Catalog:
         self.db.execute(
             "INSERT OR REPLACE INTO articles (id, path, title, date, outlet, url, text, hash, duplicate_of, text_hash) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (row.id, row.path, row.title, row.date, row.outlet, row.url, row.text, article_hash, row.duplicate_of,
-             text_digest(row.text)),
+            (
+                row.id,
+                row.path,
+                row.title,
+                row.date,
+                row.outlet,
+                row.url,
+                row.text,
+                article_hash,
+                row.duplicate_of,
+                text_digest(row.text),
+            ),
         )
 
     def put_chunks(self, article_id: str, chunks: Iterable[tuple[int, int, str, str, np.ndarray]]) -> None:
@@ -286,9 +292,7 @@ class Catalog:
 
     def duplicates_of(self, article_id: str) -> list[str]:
         """Ids of the articles stored as copies of this one (same text under another name; no chunks)."""
-        rows = self.db.execute(
-            "SELECT id FROM articles WHERE duplicate_of = ? ORDER BY id", (article_id,)
-        ).fetchall()
+        rows = self.db.execute("SELECT id FROM articles WHERE duplicate_of = ? ORDER BY id", (article_id,)).fetchall()
         return [r[0] for r in rows]
 
     def copies(self, article_id: str) -> list[ArticleRow]:

@@ -119,9 +119,7 @@ def check_corpus(corpus: Path, warnings: list[str] | None = None) -> list[Path]:
         warnings.extend(skipped)
     if not files:
         why = f" ({skipped[0]})" if skipped else ""
-        raise CorpusError(
-            f"corpus folder {printable(str(corpus))} has no .txt, .md, .html, .json or .jsonl files{why}"
-        )
+        raise CorpusError(f"corpus folder {printable(str(corpus))} has no .txt, .md, .html, .json or .jsonl files{why}")
     return files
 
 
@@ -323,9 +321,7 @@ class Indexer:
                     continue
                 pending.append(self._prepare(article, is_new=article.id not in stored))
             file_rows[rel] = (digest, st.st_size, st.st_mtime_ns, None, ids)
-        self.report.unchanged += sum(
-            len(catalog.article_hashes(rel)) for rel in self._unchanged_files(files, stale)
-        )
+        self.report.unchanged += sum(len(catalog.article_hashes(rel)) for rel in self._unchanged_files(files, stale))
         changed_any |= self._embed_and_commit(catalog, pending, file_rows) or bool(file_rows)
         if derived:
             self._write_derived(catalog, force=changed_any)
@@ -348,7 +344,10 @@ class Indexer:
         return _Pending(article, chunks, sentences, is_new)
 
     def _embed_and_commit(
-        self, catalog: Catalog, pending: list[_Pending], file_rows: dict[str, tuple[str, int, int, str | None, set[str]]]
+        self,
+        catalog: Catalog,
+        pending: list[_Pending],
+        file_rows: dict[str, tuple[str, int, int, str | None, set[str]]],
     ) -> bool:
         """Embed in batches; each batch of whole articles is committed in one transaction. A file's row
         is written with its last article, so a killed run re-reads exactly the files it did not finish."""
@@ -362,9 +361,9 @@ class Indexer:
                     self._finish_file(catalog, rel, file_rows[rel])
         known_chunks = catalog.known_vectors("chunks", (c.hash for p in pending for c in p.chunks), np.float32)
         known_sents = catalog.known_vectors("sentences", (s[2] for p in pending for s in p.sentences), np.float16)
-        total = sum(
-            1 for p in pending for c in p.chunks if c.hash not in known_chunks
-        ) + len({s[2] for p in pending for s in p.sentences} - set(known_sents))
+        total = sum(1 for p in pending for c in p.chunks if c.hash not in known_chunks) + len(
+            {s[2] for p in pending for s in p.sentences} - set(known_sents)
+        )
         done = 0
         start = 0
         while start < len(pending):

@@ -79,8 +79,9 @@ def test_bad_questions_raise(retriever, bad):
 
 def qa(*args, env=None):
     full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "qa", *args], capture_output=True, text=True, env=full_env,
-                          cwd=ROOT, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "qa", *args], capture_output=True, text=True, env=full_env, cwd=ROOT, timeout=300
+    )
 
 
 def test_cli_ask_json(seed_corpus, seed_index, tmp_path):
@@ -101,8 +102,14 @@ def test_cli_ask_json(seed_corpus, seed_index, tmp_path):
 
 def test_cli_ask_builds_a_missing_index_then_answers_plain_text(seed_corpus, tmp_path):
     index = tmp_path / "fresh-index"
-    out = qa("ask", "How many representatives attended the video conference?", "--corpus", str(seed_corpus),
-             "--index", str(index))
+    out = qa(
+        "ask",
+        "How many representatives attended the video conference?",
+        "--corpus",
+        str(seed_corpus),
+        "--index",
+        str(index),
+    )
     assert out.returncode == 0, out.stderr
     assert "more than 40" in out.stdout and "\x1b[" not in out.stdout  # plain when piped
     assert "2 added" in out.stderr
@@ -147,7 +154,9 @@ def test_cli_status_and_index_json(seed_corpus, seed_index, tmp_path):
     shutil.copytree(seed_corpus, corpus)
     index = tmp_path / "index"
     shutil.copytree(seed_index, index)
-    (corpus / "new.txt").write_text("Headline of a new piece\nThe new bridge in Kellerberg opens on 3 May, the mayor said.\n")
+    (corpus / "new.txt").write_text(
+        "Headline of a new piece\nThe new bridge in Kellerberg opens on 3 May, the mayor said.\n"
+    )
     status = json.loads(qa("status", "--json", "--corpus", str(corpus), "--index", str(index)).stdout)
     assert status["stale"] and status["new"] == ["new.txt"] and status["articles"] == 2
     out = qa("index", "--json", "--corpus", str(corpus), "--index", str(index))
@@ -159,7 +168,10 @@ def test_cli_status_and_index_json(seed_corpus, seed_index, tmp_path):
 
 
 def test_core_does_not_import_textual():
-    code = "import qa.cli, qa.answer, qa.retrieve, qa.sync, qa.ingest, sys; print('textual' in sys.modules, 'torch' in sys.modules)"
+    code = (
+        "import qa.cli, qa.answer, qa.retrieve, qa.sync, qa.ingest, sys; "
+        "print('textual' in sys.modules, 'torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.split() == ["False", "False"]
 

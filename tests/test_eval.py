@@ -16,7 +16,11 @@ from qa.cli import main
 DOCS = [
     {"_id": "d1", "title": "Wildlife", "text": "Zebra herds and giraffe families graze together on the savanna."},
     {"_id": "d2", "title": "Traffic", "text": "A zebra crossing helps pedestrians cross busy city streets safely."},
-    {"_id": "d3", "title": "Geology", "text": "Volcanic eruptions release lava, ash and sulfur dioxide gas into the air."},
+    {
+        "_id": "d3",
+        "title": "Geology",
+        "text": "Volcanic eruptions release lava, ash and sulfur dioxide gas into the air.",
+    },
     {"_id": "d4", "title": "Aviation", "text": "Clouds from volcanoes disrupt flights across Europe for days."},
     {"_id": "d5", "title": "Cooking", "text": "Simmer the tomato sauce slowly with garlic and fresh basil leaves."},
 ]
@@ -103,8 +107,10 @@ def test_contains_answer_ignores_case_quotes_and_spacing() -> None:
 
 def test_load_questions_checks_lines(tmp_path: Path) -> None:
     good = tmp_path / "q.jsonl"
-    good.write_text('{"question": "Q?", "answers": ["a"], "article": "x.txt", "answerable": true}\n\n'
-                    '{"question": "R?", "answers": [], "article": null, "answerable": false}\n')
+    good.write_text(
+        '{"question": "Q?", "answers": ["a"], "article": "x.txt", "answerable": true}\n\n'
+        '{"question": "R?", "answers": [], "article": null, "answerable": false}\n'
+    )
     qs = ev.load_questions(good)
     assert [q.answerable for q in qs] == [True, False] and qs[1].article is None
     bad = tmp_path / "bad.jsonl"
@@ -119,10 +125,18 @@ def test_load_questions_checks_lines(tmp_path: Path) -> None:
 
 
 SMALL_SET = [
-    ev.Question("In which city was the China-Russia digital media cooperation forum launched?", ["Wuxi"],
-                "000_ec996563e8ac1e77.txt", True),
-    ev.Question("Where will the next China-Russia Internet Media Forum be hosted?", ["zzz-not-in-any-article"],
-                "000_ec996563e8ac1e77.txt", True),
+    ev.Question(
+        "In which city was the China-Russia digital media cooperation forum launched?",
+        ["Wuxi"],
+        "000_ec996563e8ac1e77.txt",
+        True,
+    ),
+    ev.Question(
+        "Where will the next China-Russia Internet Media Forum be hosted?",
+        ["zzz-not-in-any-article"],
+        "000_ec996563e8ac1e77.txt",
+        True,
+    ),
     ev.Question("How do you make a classic Italian carbonara?", [], None, False),
 ]
 
@@ -132,8 +146,16 @@ def test_question_report_shape(retriever) -> None:
     assert report["kind"] == "questions" and report["mode"] == "hybrid"
     assert report["counts"] == {"questions": 3, "answerable": 2, "unanswerable": 1}
     metrics = report["metrics"]
-    for name in ("recall@1", "recall@3", "recall@5", "mrr@10", "answer_accuracy", "unanswerable_flagged",
-                 "answerable_wrongly_flagged", "answer_cites_gold_article"):
+    for name in (
+        "recall@1",
+        "recall@3",
+        "recall@5",
+        "mrr@10",
+        "answer_accuracy",
+        "unanswerable_flagged",
+        "answerable_wrongly_flagged",
+        "answer_cites_gold_article",
+    ):
         assert 0.0 <= metrics[name] <= 1.0, name
     assert metrics["recall@5"] == 1.0  # two articles in the seed corpus: the gold one is always in the top 5
     assert [t["metric"] for t in report["targets"]] == [t[0] for t in ev.TARGETS]
@@ -142,8 +164,11 @@ def test_question_report_shape(retriever) -> None:
     assert rows[0]["gold_article"] == "000_ec996563e8ac1e77.txt" and rows[0]["article_rank"] in (1, 2)
     impossible = rows[1]
     assert not impossible["ok"] and impossible in report["failed"]
-    assert impossible["why"] in ("extract does not contain a gold answer", "flagged as unanswered",
-                                 "extract from another article, without a gold answer")
+    assert impossible["why"] in (
+        "extract does not contain a gold answer",
+        "flagged as unanswered",
+        "extract from another article, without a gold answer",
+    )
     assert set(impossible) >= {"extract", "cited_article", "score", "top_articles", "answered"}
     assert all(not r["ok"] for r in report["failed"])
     # the report round-trips through its files, and both forms name the failure
@@ -153,21 +178,37 @@ def test_question_report_shape(retriever) -> None:
 
 
 def _row(question: str, ok: bool, rank: int | None, answerable: bool = True) -> dict:
-    return {"question": question, "ok": ok, "article_rank": rank, "answerable": answerable, "answered": ok,
-            "extract": "x" if ok else None, "cited_article": "a", "score": 0.5, "top_articles": ["a"],
-            "why": None if ok else "flagged as unanswered"}
+    return {
+        "question": question,
+        "ok": ok,
+        "article_rank": rank,
+        "answerable": answerable,
+        "answered": ok,
+        "extract": "x" if ok else None,
+        "cited_article": "a",
+        "score": 0.5,
+        "top_articles": ["a"],
+        "why": None if ok else "flagged as unanswered",
+    }
 
 
 def _report(rows: list[dict], accuracy: float) -> dict:
-    return {"kind": "questions", "mode": "hybrid", "date": "d", "questions": rows,
-            "metrics": {"answer_accuracy": accuracy, "mrr@10": 1.0}}
+    return {
+        "kind": "questions",
+        "mode": "hybrid",
+        "date": "d",
+        "questions": rows,
+        "metrics": {"answer_accuracy": accuracy, "mrr@10": 1.0},
+    }
 
 
 def test_compare_lists_worse_and_better() -> None:
-    before = _report([_row("A", True, 1), _row("B", False, 2), _row("C", True, 1), _row("D", True, 1),
-                      _row("E", True, 1)], 0.6)
-    after = _report([_row("A", False, 1), _row("B", True, 2), _row("C", True, 2), _row("D", True, 1),
-                     _row("F", False, None)], 0.5)
+    before = _report(
+        [_row("A", True, 1), _row("B", False, 2), _row("C", True, 1), _row("D", True, 1), _row("E", True, 1)], 0.6
+    )
+    after = _report(
+        [_row("A", False, 1), _row("B", True, 2), _row("C", True, 2), _row("D", True, 1), _row("F", False, None)], 0.5
+    )
     result = ev.compare(before, after)
     assert [e["question"] for e in result["worse"]] == ["A", "C"]
     assert [e["question"] for e in result["better"]] == ["B"]
@@ -190,8 +231,18 @@ def test_cli_eval_json_and_compare(tmp_path: Path, seed_corpus: Path, seed_index
     questions = tmp_path / "q.jsonl"
     questions.write_text("".join(json.dumps(q.__dict__) + "\n" for q in SMALL_SET))
     reports = tmp_path / "reports"
-    args = ["eval", "--json", "--questions", str(questions), "--corpus", str(seed_corpus), "--index", str(index),
-            "--reports", str(reports)]
+    args = [
+        "eval",
+        "--json",
+        "--questions",
+        str(questions),
+        "--corpus",
+        str(seed_corpus),
+        "--index",
+        str(index),
+        "--reports",
+        str(reports),
+    ]
     main(args)
     out, err = capsys.readouterr()
     report = json.loads(out)
@@ -209,8 +260,19 @@ def test_cli_eval_json_and_compare(tmp_path: Path, seed_corpus: Path, seed_index
 
 
 def test_cli_eval_beir(beir_dir: Path, tmp_path: Path, capsys) -> None:
-    main(["eval", "--beir", str(beir_dir), "--mode", "bm25", "--index", str(tmp_path / "bi"),
-          "--reports", str(tmp_path / "r")])
+    main(
+        [
+            "eval",
+            "--beir",
+            str(beir_dir),
+            "--mode",
+            "bm25",
+            "--index",
+            str(tmp_path / "bi"),
+            "--reports",
+            str(tmp_path / "r"),
+        ]
+    )
     out = capsys.readouterr().out
     assert "BEIR tinybeir (test), 2 queries" in out
     values = dict(line.split() for line in out.splitlines() if line.startswith("  ") and len(line.split()) == 2)

@@ -40,9 +40,21 @@ def test_seed_004_keeps_every_body_sentence_and_no_boilerplate():
         for a, b in split_sentences(paragraph):
             assert paragraph[a:b] in article.text
     furniture = [
-        "We Recommend", "Most Read", "Key Words", "Top 10", "Related reading", "Hot News", "Links:",
-        "HomeOpinions", "Xi JinpingBelt", "Add your comment", "Web editor", "Popular on Global Times",
-        "Apple News", "English>>", "Archive",
+        "We Recommend",
+        "Most Read",
+        "Key Words",
+        "Top 10",
+        "Related reading",
+        "Hot News",
+        "Links:",
+        "HomeOpinions",
+        "Xi JinpingBelt",
+        "Add your comment",
+        "Web editor",
+        "Popular on Global Times",
+        "Apple News",
+        "English>>",
+        "Archive",
     ]
     for line in furniture:
         assert line not in article.text, line
@@ -69,7 +81,10 @@ def test_html_drops_menus_and_reads_metadata():
 def test_markdown_front_matter_and_links():
     article = one(DATA / "harbour.md")
     assert (article.title, article.date, article.outlet) == (
-        "Harbour festival draws record crowds", "2022-07-09", "Coastal Times")
+        "Harbour festival draws record crowds",
+        "2022-07-09",
+        "Coastal Times",
+    )
     assert article.url == "https://coastal.example/harbour"
     assert "Albatross" in article.text and "**" not in article.text
     assert "[Home]" not in article.text and "| News |" not in article.text

@@ -16,11 +16,14 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from qa import config
-from qa.chunk import chunk_text
+from qa.boilerplate import clean_lines
+from qa.chunk import chunk_text, split_sentences
 from qa.errors import IndexLocked, IndexMissing, QAError
-from qa.ingest import MAX_ARTICLE_CHARS, list_files, parse_file
+from qa.ingest import CONTROL, MAX_ARTICLE_CHARS, from_text, list_files, normalize, parse_file
 from qa.retrieve import Retriever, check_question
 from qa.store import CATALOG, VECTORS, Catalog, IndexUnwritable, WriteLock, read_faiss
 from qa.sync import Indexer, derived_tag, staleness
@@ -58,8 +61,15 @@ def one_line_error(stderr: str) -> str:
 
 def qa_subprocess(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "qa", *args], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "qa", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=timeout,
+        check=False,
+    )
 
 
 @pytest.fixture
@@ -91,8 +101,12 @@ def cli(monkeypatch, capsys):
 # --- questions -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "question, message",
-    [("", "question is empty"), (" \t\n  ", "question is empty"), ("x" * 10_000, "limit is 2000"),
-     ("\x1b[2J\x1b[H\x07", "question is empty")],
+    [
+        ("", "question is empty"),
+        (" \t\n  ", "question is empty"),
+        ("x" * 10_000, "limit is 2000"),
+        ("\x1b[2J\x1b[H\x07", "question is empty"),
+    ],
 )
 def test_bad_questions_are_one_line_errors_through_the_real_cli(question, message, tmp_path):
     out = qa_subprocess("ask", question, "--corpus", str(SEEDS), "--index", str(tmp_path / "index"))
@@ -123,28 +137,40 @@ def test_check_question_strips_controls_and_escapes():
 
 @pytest.mark.parametrize(
     "question",
-    ["Где пройдёт следующий форум?", "下一届论坛在哪里举办？", "Wo findet das nächste Forum statt?",
-     "🚀🔥 forum?", "🤷", "مكان المنتدى القادم؟"],
+    [
+        "Где пройдёт следующий форум?",
+        "下一届论坛在哪里举办？",
+        "Wo findet das nächste Forum statt?",
+        "🚀🔥 forum?",
+        "🤷",
+        "مكان المنتدى القادم؟",
+    ],
 )
-def test_non_english_and_emoji_questions_answer_or_say_no_answer(question, cli, embedder, seed_corpus,
-                                                                 seed_index, tmp_path):
+def test_non_english_and_emoji_questions_answer_or_say_no_answer(
+    question, cli, embedder, seed_corpus, seed_index, tmp_path
+):
     index = tmp_path / "index"
     shutil.copytree(seed_index, index)
     out = qa_subprocess("ask", question, "--corpus", str(seed_corpus), "--index", str(index))
     assert out.returncode == 0 and out.stdout.strip(), out.stderr
     assert "Traceback" not in out.stderr
-    code, out, err = cli("ask", question, "--json", "--corpus", str(seed_corpus), "--index", str(index),
-                         embedder=embedder)
+    code, out, err = cli(
+        "ask", question, "--json", "--corpus", str(seed_corpus), "--index", str(index), embedder=embedder
+    )
     assert code == 0, err
     data = json.loads(out)
     assert data["question"] == question and isinstance(data["answered"], bool)
 
 
 # --- corpus files ---------------------------------------------------------------------------------------
-FRENCH = ("Le maire de Montréal a annoncé lundi que le nouveau pont ouvrira en mai prochain après trois ans "
-          "de travaux. Les élèves étaient très contents de la nouvelle.")
-RUSSIAN = ("Мэр Москвы объявил в понедельник, что новый мост откроется в мае после трёх лет строительства. "
-           "Жители города довольны этим решением.")
+FRENCH = (
+    "Le maire de Montréal a annoncé lundi que le nouveau pont ouvrira en mai prochain après trois ans "
+    "de travaux. Les élèves étaient très contents de la nouvelle."
+)
+RUSSIAN = (
+    "Мэр Москвы объявил в понедельник, что новый мост откроется в мае после трёх лет строительства. "
+    "Жители города довольны этим решением."
+)
 CHINESE = "北京市政府周一宣布，新的大桥将在三年施工后于五月开通。市民们对此表示非常高兴，记者报道了这一消息。"
 
 
@@ -175,8 +201,10 @@ def write_bad_corpus(folder: Path) -> None:
     (folder / "gone.txt").symlink_to(folder / "nowhere.txt")  # dangling link
     os.mkfifo(folder / "pipe.txt")  # reading it would block forever
     (folder / "\x1b[31mred.txt").write_text(article("Escape sequence in a file name", 2, "name"))
-    (folder / "ansi.txt").write_text("Council \x1b[31mred\x1b[0m headline here\n"
-                                     "The council \x1b]0;pwned\x07agreed the \x9b2Jplan on Monday after a debate.\n")
+    (folder / "ansi.txt").write_text(
+        "Council \x1b[31mred\x1b[0m headline here\n"
+        "The council \x1b]0;pwned\x07agreed the \x9b2Jplan on Monday after a debate.\n"
+    )
     os.close(os.open(os.fsencode(folder) + b"/caf\xe9.txt", os.O_CREAT | os.O_WRONLY))  # not UTF-8
 
 
@@ -202,11 +230,19 @@ def test_bad_corpus_files_are_skipped_with_a_warning_naming_each(corpus, tmp_pat
         report = run(corpus, index)
     warnings = "\n".join(report.warnings)
     expected = {
-        "png.txt": "binary file", "noise.md": "binary", "empty.txt": "empty file",
-        "blank.md": "empty file", "menu.txt": "no article text", "head-only.html": "no article text",
-        "empty-body.html": "no article text", "broken.json": "malformed JSON at line 1",
-        "lines.jsonl:2": "malformed JSON", "lines.jsonl:3": "not a JSON object", "lines.jsonl#empty": "no article text",
-        "gone.txt": "broken or looping symbolic link", "pipe.txt": "not a regular file",
+        "png.txt": "binary file",
+        "noise.md": "binary",
+        "empty.txt": "empty file",
+        "blank.md": "empty file",
+        "menu.txt": "no article text",
+        "head-only.html": "no article text",
+        "empty-body.html": "no article text",
+        "broken.json": "malformed JSON at line 1",
+        "lines.jsonl:2": "malformed JSON",
+        "lines.jsonl:3": "not a JSON object",
+        "lines.jsonl#empty": "no article text",
+        "gone.txt": "broken or looping symbolic link",
+        "pipe.txt": "not a regular file",
         "caf\\xe9.txt": "not valid UTF-8",
     }
     for name, reason in expected.items():
@@ -216,8 +252,17 @@ def test_bad_corpus_files_are_skipped_with_a_warning_naming_each(corpus, tmp_pat
     texts = {r[0]: r[1] for r in catalog.db.execute("SELECT id, text FROM articles")}
     outlets = [r[0] for r in catalog.db.execute("SELECT title || coalesce(outlet, '') FROM articles")]
     catalog.close()
-    assert set(texts) == {"good.txt", "latin1.txt", "cp1251.txt", "gbk.txt", "utf16.txt", "lines.jsonl#ok1",
-                          "lines.jsonl#ok2", "\x1b[31mred.txt", "ansi.txt"}
+    assert set(texts) == {
+        "good.txt",
+        "latin1.txt",
+        "cp1251.txt",
+        "gbk.txt",
+        "utf16.txt",
+        "lines.jsonl#ok1",
+        "lines.jsonl#ok2",
+        "\x1b[31mred.txt",
+        "ansi.txt",
+    }
     assert FRENCH in texts["latin1.txt"] and FRENCH in texts["utf16.txt"]  # "è" stays "è"
     assert RUSSIAN in texts["cp1251.txt"] and CHINESE in texts["gbk.txt"]
     assert texts["ansi.txt"] == "Council red headline here\nThe council agreed the plan on Monday after a debate."
@@ -308,8 +353,14 @@ def test_a_50_mb_article_is_indexed_in_part_with_a_warning(tmp_path):
     body = block.decode().replace("\n", " ") * 600  # one 50 MB JSONL record
     (corpus / "huge.jsonl").write_text(json.dumps({"id": "big", "title": "Long record", "text": body}) + "\n")
     index = tmp_path / "index"
-    out = subprocess.run([sys.executable, "-c", BIG_SCRIPT, str(corpus), str(index)], capture_output=True,
-                         text=True, env={**os.environ, "QA_ROOT": str(ROOT)}, timeout=300, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", BIG_SCRIPT, str(corpus), str(index)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "QA_ROOT": str(ROOT)},
+        timeout=300,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     seconds, peak_mb = out.stdout.split("\n")[0].split()
     assert float(seconds) < 60 and int(peak_mb) < 600, out.stdout
@@ -318,8 +369,10 @@ def test_a_50_mb_article_is_indexed_in_part_with_a_warning(tmp_path):
     assert "huge.jsonl#big: article text longer than 500,000 characters" in out.stdout
     catalog = Catalog(index)
     lengths = dict(catalog.db.execute("SELECT id, length(text) FROM articles"))
-    last = catalog.db.execute('SELECT a.text, c.start, c."end", c.text FROM chunks c JOIN articles a '
-                              "ON a.id = c.article_id ORDER BY c.id DESC LIMIT 1").fetchone()
+    last = catalog.db.execute(
+        'SELECT a.text, c.start, c."end", c.text FROM chunks c JOIN articles a '
+        "ON a.id = c.article_id ORDER BY c.id DESC LIMIT 1"
+    ).fetchone()
     catalog.close()
     assert set(lengths) == {"huge.txt", "huge.jsonl#big"}
     assert all(MAX_ARTICLE_CHARS - 200 < n <= MAX_ARTICLE_CHARS for n in lengths.values())
@@ -332,10 +385,15 @@ def test_missing_empty_or_file_corpus_is_a_one_line_error(tmp_path):
     (tmp_path / "file").write_text("x")
     (tmp_path / "links").mkdir()
     (tmp_path / "links" / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
-    for corpus, message in [(tmp_path / "missing", "does not exist"), (tmp_path / "empty", "has no .txt"),
-                            (tmp_path / "file", "is not a folder"),
-                            (tmp_path / "links", ("has no .txt, .md, .html, .json or .jsonl files (skipped gone.txt: "
-                                                  "broken or looping symbolic link)"))]:
+    for corpus, message in [
+        (tmp_path / "missing", "does not exist"),
+        (tmp_path / "empty", "has no .txt"),
+        (tmp_path / "file", "is not a folder"),
+        (
+            tmp_path / "links",
+            ("has no .txt, .md, .html, .json or .jsonl files (skipped gone.txt: broken or looping symbolic link)"),
+        ),
+    ]:
         out = qa_subprocess("index", "--corpus", str(corpus), "--index", str(tmp_path / "index"))
         assert out.returncode == 1 and message in one_line_error(out.stderr)
 
@@ -480,8 +538,12 @@ def test_corrupt_catalogue_explains_and_index_rebuild_repairs_it(built, cli, dam
 
 def test_a_killed_writer_leaves_no_temporary_files_behind(built):
     corpus, index = built
-    leftovers = [index / ".vectors.faiss.123.tmp", index / ".vectors.faiss.generation.123.tmp",
-                 index / ".query-encoder.onnx.77.tmp", index / "bm25" / ".generation.9.tmp"]
+    leftovers = [
+        index / ".vectors.faiss.123.tmp",
+        index / ".vectors.faiss.generation.123.tmp",
+        index / ".query-encoder.onnx.77.tmp",
+        index / "bm25" / ".generation.9.tmp",
+    ]
     for path in leftovers:
         path.write_bytes(b"x" * 1000)
     (index / ".bm25.tmp").mkdir()
@@ -567,7 +629,8 @@ def test_duplicate_articles_are_indexed_once_and_both_paths_known(corpus, tmp_pa
     assert catalog.article("sub/third.txt").duplicate_of is None
     assert catalog.article("zcopy.txt").duplicate_of == "sub/third.txt"
     assert dict(catalog.db.execute("SELECT article_id, count(*) FROM chunks GROUP BY article_id")) == {
-        "sub/third.txt": chunks}
+        "sub/third.txt": chunks
+    }
     catalog.close()
     assert ids_agree(index)
 
@@ -625,16 +688,23 @@ qa.cli.main(sys.argv[1:])
 def start_index(corpus: Path, index: Path, *extra: str, delay: float = 0.0, batch: int = 64) -> subprocess.Popen:
     """`qa index` (the real CLI code) in another process, with the HashEmbedder."""
     env = {**os.environ, "QA_ROOT": str(ROOT), "QA_TEST_DELAY": str(delay), "QA_TEST_BATCH": str(batch)}
-    return subprocess.Popen([sys.executable, "-c", INDEX_SCRIPT, "index", "--corpus", str(corpus), "--index",
-                             str(index), *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", INDEX_SCRIPT, "index", "--corpus", str(corpus), "--index", str(index), *extra],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def many_articles(folder: Path, n: int, start: int = 0, seed: int = 0) -> None:
     rng = random.Random(seed)
     words = "council harbour bridge plan mayor budget school river festival market station museum rail".split()
     for i in range(start, start + n):
-        paras = [" ".join(rng.choice(words) for _ in range(rng.randint(8, 30))).capitalize() + f" number {i} {p}."
-                 for p in range(rng.randint(3, 12))]
+        paras = [
+            " ".join(rng.choice(words) for _ in range(rng.randint(8, 30))).capitalize() + f" number {i} {p}."
+            for p in range(rng.randint(3, 12))
+        ]
         (folder / f"a{i:04}.txt").write_text(f"Headline about the {rng.choice(words)} story {i}\n" + "\n".join(paras))
 
 
@@ -712,7 +782,7 @@ def check_consistent(index: Path, embedder: HashEmbedder) -> int:
         articles = catalog.db.execute("SELECT id, text, duplicate_of, text_hash FROM articles").fetchall()
         originals = {a[0]: a for a in articles if a[2] is None}
         chunks: dict[str, list[tuple[int, int, str]]] = {}
-        for article_id, seq, start, end, text in catalog.db.execute(
+        for article_id, _seq, start, end, text in catalog.db.execute(
             'SELECT article_id, seq, start, "end", text FROM chunks ORDER BY article_id, seq'
         ):
             chunks.setdefault(article_id, []).append((start, end, text))
@@ -722,8 +792,13 @@ def check_consistent(index: Path, embedder: HashEmbedder) -> int:
                 assert article_id not in chunks
                 assert originals[duplicate_of][3] == text_hash
                 continue
-            expected = chunk_text(text, embedder.count_tokens, embedder.max_tokens, config.CHUNK_TARGET_TOKENS,
-                                  config.CHUNK_OVERLAP_SENTENCES)
+            expected = chunk_text(
+                text,
+                embedder.count_tokens,
+                embedder.max_tokens,
+                config.CHUNK_TARGET_TOKENS,
+                config.CHUNK_OVERLAP_SENTENCES,
+            )
             assert chunks.get(article_id, []) == [(c.start, c.end, c.text) for c in expected], article_id
         hashes = [a[3] for a in originals.values()]
         assert len(hashes) == len(set(hashes))  # one indexed copy of each text
@@ -835,26 +910,32 @@ def test_sigkill_at_random_points_never_corrupts_the_index(tmp_path):
     assert not stale.stale
     assert ids == {p.name for p in corpus.glob("*.txt")}  # every article of the final corpus
     assert indexed == len({p.read_text() for p in corpus.glob("*.txt")})  # each text indexed once
-    print(f"\nkill test: {kills} SIGKILLs ({rebuild_kills} during --rebuild, {mid_commit} after some but not all "
-          f"of a run's commits and files were written), {completed} runs completed between kills, {step} corpus "
-          f"changes, {len(ids)} articles at the end, {time.time() - started:.0f} s")
+    print(
+        f"\nkill test: {kills} SIGKILLs ({rebuild_kills} during --rebuild, {mid_commit} after some but not all "
+        f"of a run's commits and files were written), {completed} runs completed between kills, {step} corpus "
+        f"changes, {len(ids)} articles at the end, {time.time() - started:.0f} s"
+    )
 
 
 # --- property tests -------------------------------------------------------------------------------------
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from qa.boilerplate import clean_lines
-from qa.chunk import split_sentences
-from qa.ingest import CONTROL, from_text, normalize
 
 LINE = st.one_of(
     st.text(max_size=120),
     st.text(alphabet=st.sampled_from("abc XYZ.,!?\t\x1b[]0;m\x07\x9b\u2028\r中é😀-"), max_size=120),
-    st.sampled_from(["Home", "Most Read", "Top 10", "Share this", "Copyright 2020 News Ltd.", "date 2020-10-22",
-                     "BEIJING, Oct. 21 (Xinhua) -- The forum opened on Tuesday in the city.",
-                     "The council agreed the plan for the harbour after a long debate.",
-                     "Council approves harbour plan", ""]),
+    st.sampled_from(
+        [
+            "Home",
+            "Most Read",
+            "Top 10",
+            "Share this",
+            "Copyright 2020 News Ltd.",
+            "date 2020-10-22",
+            "BEIJING, Oct. 21 (Xinhua) -- The forum opened on Tuesday in the city.",
+            "The council agreed the plan for the harbour after a long debate.",
+            "Council approves harbour plan",
+            "",
+        ]
+    ),
 )
 DOC = st.lists(LINE, max_size=30).map("\n".join)
 

@@ -101,11 +101,18 @@ class QAApp(App[None]):
 
     def _welcome(self) -> Content:
         return Content.assemble(
-            ("Ask a question about the articles in ", ""), (self.settings.corpus.name or str(self.settings.corpus),
-                                                           "bold"), ".\n",
+            ("Ask a question about the articles in ", ""),
+            (self.settings.corpus.name or str(self.settings.corpus), "bold"),
+            ".\n",
             "Answers are sentences quoted from the articles, with their source.\n",
-            ("Enter", "bold"), " asks · ", ("Up/Down", "bold"), " earlier questions · ",
-            ("1-9", "bold"), " open a source · ", ("F1", "bold"), " help",
+            ("Enter", "bold"),
+            " asks · ",
+            ("Up/Down", "bold"),
+            " earlier questions · ",
+            ("1-9", "bold"),
+            " open a source · ",
+            ("F1", "bold"),
+            " help",
         )
 
     def on_mount(self) -> None:
@@ -454,4 +461,3 @@ class QAApp(App[None]):
 def make_app(settings: Settings, embedder: Any = None, watch: bool = True) -> QAApp:
     """The app over `settings`; pass an already loaded embedder to skip loading the model (tests)."""
     return QAApp(settings, embedder=embedder, watch=watch)
-

@@ -40,24 +40,59 @@ def sources_of(answer: Answer) -> list[Source]:
         c = answer.citation
         start = c.start - answer.start
         out.append(
-            Source(c.article_id, c.title, c.outlet, c.date, c.path, c.url, (start, start + len(answer.passage)),
-                   (c.start, c.end), answer.passage, "answer")
+            Source(
+                c.article_id,
+                c.title,
+                c.outlet,
+                c.date,
+                c.path,
+                c.url,
+                (start, start + len(answer.passage)),
+                (c.start, c.end),
+                answer.passage,
+                "answer",
+            )
         )
         used.add((c.article_id, start))
         for also in answer.also_in:
-            hit = next((h for h in answer.hits if h.article_id == also.article_id and h.start <= also.start < h.end),
-                       None)
+            hit = next(
+                (h for h in answer.hits if h.article_id == also.article_id and h.start <= also.start < h.end), None
+            )
             span = (hit.start, hit.end) if hit else (also.start, also.end)
             text = hit.text if hit else ""
-            out.append(Source(also.article_id, also.title, also.outlet, also.date, also.path, also.url, span,
-                              (also.start, also.end), text, "also"))
+            out.append(
+                Source(
+                    also.article_id,
+                    also.title,
+                    also.outlet,
+                    also.date,
+                    also.path,
+                    also.url,
+                    span,
+                    (also.start, also.end),
+                    text,
+                    "also",
+                )
+            )
             used.add((also.article_id, span[0]))
     for hit in answer.hits:
         if (hit.article_id, hit.start) in used:
             continue
         used.add((hit.article_id, hit.start))
-        out.append(Source(hit.article_id, hit.title, hit.outlet, hit.date, hit.path, hit.url, (hit.start, hit.end),
-                          None, hit.text, "related"))
+        out.append(
+            Source(
+                hit.article_id,
+                hit.title,
+                hit.outlet,
+                hit.date,
+                hit.path,
+                hit.url,
+                (hit.start, hit.end),
+                None,
+                hit.text,
+                "related",
+            )
+        )
     return out
 
 
@@ -117,8 +152,9 @@ def paragraphs(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _render(text: str, spans: list[tuple[int, int]], passage: tuple[int, int],
-            extract: tuple[int, int] | None) -> Content:
+def _render(
+    text: str, spans: list[tuple[int, int]], passage: tuple[int, int], extract: tuple[int, int] | None
+) -> Content:
     """Paragraphs joined by blank lines, with the passage and extract styled where they fall."""
     parts = []
     for a, b in spans:
@@ -130,16 +166,20 @@ def _render(text: str, spans: list[tuple[int, int]], passage: tuple[int, int],
     return Content("\n\n").join(parts)
 
 
-def article_sections(text: str, passage: tuple[int, int],
-                     extract: tuple[int, int] | None) -> tuple[Content, Content, Content]:
+def article_sections(
+    text: str, passage: tuple[int, int], extract: tuple[int, int] | None
+) -> tuple[Content, Content, Content]:
     """The article split at paragraph boundaries into before / the paragraphs holding the passage / after,
     so the view can scroll the middle part into view."""
     spans = paragraphs(text)
     first = next((i for i, (a, b) in enumerate(spans) if b > passage[0]), len(spans))
     last = max(first, next((i for i in range(len(spans) - 1, -1, -1) if spans[i][0] < passage[1]), first))
     before, focus, after = spans[:first], spans[first : last + 1], spans[last + 1 :]
-    return (_render(text, before, passage, extract), _render(text, focus, passage, extract),
-            _render(text, after, passage, extract))
+    return (
+        _render(text, before, passage, extract),
+        _render(text, focus, passage, extract),
+        _render(text, after, passage, extract),
+    )
 
 
 def status_text(corpus: str, model: str, counts: tuple[int, int] | None, state: str) -> str:
