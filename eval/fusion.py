@@ -50,6 +50,7 @@ def convex(dense: Ranked, lexical: Ranked, weight: float) -> Ranked:
 
 def minmax_convex(dense: Ranked, lexical: Ranked, weight: float) -> Ranked:
     """Both lists min-max normalised to [0, 1]; an id missing from a list gets 0 there."""
+
     def norm(xs: Ranked) -> dict[int, float]:
         if not xs:
             return {}
@@ -95,17 +96,32 @@ def main() -> None:
     ap.add_argument("--beir", required=True, help="BEIR folder")
     ap.add_argument("--split", default="test")
     ap.add_argument("--index", help="index folder (default eval/reports/NAME.beir-index/)")
-    ap.add_argument("--depth", type=int, default=4 * ev.BEIR_PASSAGES,
-                    help="candidates per list, as qa eval --beir uses (default %(default)s)")
+    ap.add_argument(
+        "--depth",
+        type=int,
+        default=4 * ev.BEIR_PASSAGES,
+        help="candidates per list, as qa eval --beir uses (default %(default)s)",
+    )
     ap.add_argument("--weights", default="0.3,0.4,0.5,0.6,0.7,0.8,0.9", help="DENSE_WEIGHT values to try")
     ap.add_argument("--rrf-k", default="10,30,60,100", help="RRF constants to try")
-    ap.add_argument("--bm25-params", nargs="*", default=[], metavar="K1,B",
-                    help="also try BM25 (chunk level) with these k1,b (default bm25s 1.5,0.75)")
-    ap.add_argument("--article-bm25", action="store_true",
-                    help="also try BM25 over whole articles (title + text, no chunking), fused at article level")
-    ap.add_argument("--first-passage", action="store_true",
-                    help="also score dense search over each article's first passage only (close to the published "
-                         "setup, which truncates title + text at 256 tokens)")
+    ap.add_argument(
+        "--bm25-params",
+        nargs="*",
+        default=[],
+        metavar="K1,B",
+        help="also try BM25 (chunk level) with these k1,b (default bm25s 1.5,0.75)",
+    )
+    ap.add_argument(
+        "--article-bm25",
+        action="store_true",
+        help="also try BM25 over whole articles (title + text, no chunking), fused at article level",
+    )
+    ap.add_argument(
+        "--first-passage",
+        action="store_true",
+        help="also score dense search over each article's first passage only (close to the published "
+        "setup, which truncates title + text at 256 tokens)",
+    )
     ap.add_argument("--json", help="write all results to this file")
     args = ap.parse_args()
 
@@ -128,14 +144,22 @@ def main() -> None:
     vectors = np.vstack([r.embed(queries[q]) for q in qids])  # one by one, as the tool embeds a question
     dense = {q: r.dense(v, args.depth) for q, v in zip(qids, vectors)}
     lexical = {q: r.lexical.search(queries[q], args.depth) for q in qids}
-    print(f"{len(qids)} queries, dense + BM25 lists at depth {args.depth} in {time.perf_counter() - t:.1f} s",
-          file=sys.stderr)
+    print(
+        f"{len(qids)} queries, dense + BM25 lists at depth {args.depth} in {time.perf_counter() - t:.1f} s",
+        file=sys.stderr,
+    )
 
     results: dict[str, dict[str, float]] = {}
 
     def score(name: str, runs: dict[str, Ranked], already_docs: bool = False) -> None:
-        run = {q: ([_NAMES[a].split("#", 1)[-1] for a, _ in xs[: ev.ARTICLE_DEPTH]] if already_docs
-                   else to_docs(xs, article_of)) for q, xs in runs.items()}
+        run = {
+            q: (
+                [_NAMES[a].split("#", 1)[-1] for a, _ in xs[: ev.ARTICLE_DEPTH]]
+                if already_docs
+                else to_docs(xs, article_of)
+            )
+            for q, xs in runs.items()
+        }
         means, _ = ev.ranking_metrics(qrels, run, ev.BEIR_METRICS)
         results[name] = {m: round(v, 4) for m, v in means.items()}
         print(f"{name:44} " + "  ".join(f"{m} {v:.4f}" for m, v in results[name].items()), flush=True)
@@ -183,18 +207,27 @@ def main() -> None:
             art_dense = {q: collapse(dense[q], article_of) for q in qids}
             score(f"bm25 k1={k1} b={b} (whole articles)", art_lex, already_docs=True)
             for w in (0.4, 0.5, 0.6, 0.7):
-                score(f"convex w={w}, article bm25 k1={k1} b={b}",
-                      {q: convex(art_dense[q], art_lex[q], w) for q in qids}, already_docs=True)
-            score(f"rrf k=60, article bm25 k1={k1} b={b}",
-                  {q: rrf([art_dense[q], art_lex[q]], 60) for q in qids}, already_docs=True)
+                score(
+                    f"convex w={w}, article bm25 k1={k1} b={b}",
+                    {q: convex(art_dense[q], art_lex[q], w) for q in qids},
+                    already_docs=True,
+                )
+            score(
+                f"rrf k=60, article bm25 k1={k1} b={b}",
+                {q: rrf([art_dense[q], art_lex[q]], 60) for q in qids},
+                already_docs=True,
+            )
 
     if args.first_passage:
         rows = r.catalog.db.execute("SELECT article_id, vector FROM chunks WHERE seq = 0 ORDER BY id").fetchall()
         numbers = np.array([article_number(a) for a, _ in rows], dtype=np.int64)
         matrix = np.vstack([np.frombuffer(v, dtype=np.float32) for _, v in rows])
         top = np.argsort(-(vectors @ matrix.T), axis=1)[:, : ev.ARTICLE_DEPTH]
-        score("dense, first passage of each article only",
-              {q: [(int(numbers[j]), 0.0) for j in top[n]] for n, q in enumerate(qids)}, already_docs=True)
+        score(
+            "dense, first passage of each article only",
+            {q: [(int(numbers[j]), 0.0) for j in top[n]] for n, q in enumerate(qids)},
+            already_docs=True,
+        )
 
     best = max(results, key=lambda n: results[n]["ndcg@10"])
     print(f"\nbest by nDCG@10: {best} {results[best]['ndcg@10']:.4f}")
