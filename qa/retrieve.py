@@ -71,6 +71,9 @@ class Retriever:
         if self.faiss is None:  # stale or damaged file: the catalogue holds every vector
             ids, vectors = self.catalog.all_chunk_vectors()
             self.faiss = build_faiss(ids, vectors, embedder.dim)
+        import faiss
+
+        faiss.omp_set_num_threads(1)  # one query at a time: threads cost more than they save (measured)
         lexical = Lexical.load(self.folder, tag)
         if lexical is None:
             lexical = Lexical.build(*self.catalog.all_chunk_texts())
