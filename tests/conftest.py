@@ -48,6 +48,20 @@ class HashEmbedder:
         return self.encode(texts)
 
 
+class Interrupting(HashEmbedder):
+    """Dies like ctrl+c after embedding `after` batches."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__()
+        self.after = after
+
+    def encode(self, texts, progress=None):
+        if self.after == 0:
+            raise KeyboardInterrupt
+        self.after -= 1
+        return super().encode(texts, progress)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path_factory, monkeypatch):
     """No test touches the user's index or corpus by accident."""

@@ -28,7 +28,7 @@ from qa.retrieve import Retriever, check_question
 from qa.store import CATALOG, VECTORS, Catalog, IndexUnwritable, WriteLock, read_faiss
 from qa.sync import Indexer, derived_tag, staleness
 
-from .conftest import ROOT, SEEDS, HashEmbedder
+from .conftest import ROOT, SEEDS, HashEmbedder, Interrupting
 
 PARAGRAPH = "The council met on {day} and agreed item number {n} of the plan for the {thing} after a long debate."
 
@@ -552,20 +552,6 @@ def test_a_killed_writer_leaves_no_temporary_files_behind(built):
     assert not any(p.exists() for p in leftovers)
     assert not (index / ".bm25.tmp").exists() and not (index / ".bm25.old").exists()
     assert ids_agree(index)
-
-
-class Interrupting(HashEmbedder):
-    """Dies like ctrl+c after embedding `after` batches."""
-
-    def __init__(self, after: int) -> None:
-        super().__init__()
-        self.after = after
-
-    def encode(self, texts, progress=None):
-        if self.after == 0:
-            raise KeyboardInterrupt
-        self.after -= 1
-        return super().encode(texts, progress)
 
 
 def test_an_interrupted_rebuild_keeps_the_old_index_and_the_next_rebuild_resumes(built, monkeypatch):

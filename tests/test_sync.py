@@ -11,7 +11,7 @@ from qa.retrieve import Retriever
 from qa.store import Catalog, WriteLock
 from qa.sync import Indexer, staleness
 
-from .conftest import DATA, SEEDS, HashEmbedder
+from .conftest import DATA, SEEDS, HashEmbedder, Interrupting
 
 PARAGRAPH = "The council met on {day} and agreed item number {n} of the plan for the {thing} after a long debate."
 
@@ -94,20 +94,6 @@ def test_no_change_run_loads_no_model(seed_corpus, seed_index, tmp_path):
     report = Indexer(seed_corpus, index, fresh).run()
     assert report.chunks_embedded == 0 and report.unchanged == 2
     assert "model" not in fresh.__dict__  # the model was never loaded
-
-
-class Interrupting(HashEmbedder):
-    """Dies like ctrl+c after embedding `after` batches."""
-
-    def __init__(self, after: int) -> None:
-        super().__init__()
-        self.after = after
-
-    def encode(self, texts, progress=None):
-        if self.after == 0:
-            raise KeyboardInterrupt
-        self.after -= 1
-        return super().encode(texts, progress)
 
 
 def test_interrupted_run_keeps_a_consistent_index_and_the_next_run_finishes(tmp_path):
