@@ -193,3 +193,41 @@ def test_a_duplicate_article_is_cited_under_both_paths(seed_corpus, seed_index, 
     paths = {result.citation.path, *result.citation.also_at}
     assert paths == {"000_ec996563e8ac1e77.txt", "mirror-of-wuxi.txt"}
     assert "also_at" in result.to_dict()["answer"]["citation"]
+
+
+def test_cli_watch_reindexes_a_new_article(seed_corpus, seed_index, tmp_path):
+    import shutil
+    import signal
+    import time
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(seed_corpus, corpus)
+    shutil.copytree(seed_index, index)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    log = tmp_path / "watch.log"  # a file, not a pipe: a full pipe would block the watcher
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "qa", "watch", "--corpus", str(corpus), "--index", str(index)],
+        cwd=ROOT,
+        env=env,
+        stderr=log.open("w"),
+    )
+    try:
+        deadline = time.time() + 60
+        while "watching" not in log.read_text() and time.time() < deadline:
+            time.sleep(0.2)
+        assert "watching" in log.read_text()
+        (corpus / "tunnel.txt").write_text(
+            "Tunnel opens under the Kellerberg pass\n"
+            "The new rail tunnel under the Kellerberg pass opened on Tuesday after nine years of work.\n"
+        )
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            status = json.loads(qa("status", "--json", "--corpus", str(corpus), "--index", str(index)).stdout)
+            if not status["stale"] and status["articles"] == 3:
+                break
+            time.sleep(1)
+        assert status["articles"] == 3 and not status["stale"]
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        watcher.wait(timeout=30)
+    assert "Traceback" not in log.read_text()
