@@ -36,10 +36,13 @@ def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
 
 
 def probe_queries(vectors: np.ndarray, n: int = 200, seed: int = 0) -> np.ndarray:
-    """Stand-ins for questions: stored vectors moved by noise to a cosine of about 0.8 from them."""
+    """Stand-ins for questions: stored vectors moved far by noise. The noise level is set so that the
+    recall these give tracks the recall of real questions (SciFact claims over 400k SciFact-derived
+    vectors, nprobe 1..64: within 0.01 of each other); gentler noise overstated recall (0.98 vs 0.76
+    at nprobe 1) because a slightly moved vector stays in its own cell."""
     rng = np.random.default_rng(seed)
     picked = vectors[rng.choice(len(vectors), size=min(n, len(vectors)), replace=False)]
-    noisy = picked + rng.normal(0, 0.75 / math.sqrt(vectors.shape[1]), picked.shape).astype(np.float32)
+    noisy = picked + rng.normal(0, 2.5 / math.sqrt(vectors.shape[1]), picked.shape).astype(np.float32)
     return (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
 
 
