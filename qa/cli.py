@@ -103,7 +103,7 @@ def embedder_of(settings: Settings):  # type: ignore[no-untyped-def]
 def progress_bar() -> tuple[Callable[[str, int, int], None], Callable[[], None]]:
     """A rich progress bar on stderr, shown only once embedding starts."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
     bar = Progress(
         TextColumn("{task.description}"),
@@ -113,7 +113,7 @@ def progress_bar() -> tuple[Callable[[str, int, int], None], Callable[[], None]]
         console=Console(stderr=True),
         transient=True,
     )
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
 
     def update(phase: str, done: int, total: int) -> None:
         if phase not in tasks:
