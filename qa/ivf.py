@@ -11,6 +11,7 @@ import numpy as np
 IVF_MIN_VECTORS = 300_000  # below this, exact search is fast enough (p50 < 50 ms at 100k chunks)
 TARGET_RECALL = 0.95
 NPROBES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+NPROBE_MARGIN = 4
 
 
 @dataclass
@@ -60,11 +61,19 @@ def build_ivf(ids: np.ndarray, vectors: np.ndarray, dim: int) -> tuple[object, I
     index.add_with_ids(vectors, ids)
     queries = probe_queries(vectors)
     truth = ids[exact_top(vectors, queries, 10)]
-    recall = 0.0
+    smallest = nlist
     for nprobe in NPROBES:
         index.nprobe = min(nprobe, nlist)
         _, found = index.search(queries, 10)
-        recall = float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth)]))
-        if recall >= TARGET_RECALL or nprobe >= nlist:
+        if _recall(found, truth) >= TARGET_RECALL or nprobe >= nlist:
+            smallest = int(index.nprobe)
             break
-    return index, IvfChoice(nlist, int(index.nprobe), recall)
+    # Margin: at the probe-chosen nprobe real questions measured 0.925; at 4x it, 0.976. Each probe
+    # costs ~0.03 ms at 400k vectors, so the margin is nearly free next to exact search (50 ms).
+    index.nprobe = min(nlist, NPROBE_MARGIN * smallest)
+    _, found = index.search(queries, 10)
+    return index, IvfChoice(nlist, int(index.nprobe), _recall(found, truth))
+
+
+def _recall(found: np.ndarray, truth: np.ndarray) -> float:
+    return float(np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth)]))
