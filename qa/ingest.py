@@ -54,6 +54,8 @@ class FileList(list):  # type: ignore[type-arg]
     indexed under those is kept, not taken for removed."""
 
     unreadable_dirs: list[str]
+    rels: list[str]  # the paths relative to the corpus folder, posix, in the same order
+    stats: list[tuple[int, int]]  # (size, mtime_ns) as listed, so a no-change run stats each file once
 
 
 def list_files(root: Path, skipped: list[str] | None = None) -> FileList:
@@ -62,16 +64,20 @@ def list_files(root: Path, skipped: list[str] | None = None) -> FileList:
     folders, names that are not UTF-8) are left out and described in `skipped`, if given."""
     found = FileList()
     found.unreadable_dirs = []
+    found.rels = []
+    found.stats = []
     seen_dirs: set[tuple[int, int]] = set()
     note = skipped.append if skipped is not None else (lambda message: None)
 
-    def walk(folder: Path) -> None:
+    def walk(folder: str, prefix: str) -> None:
+        # os.scandir and plain strings: pathlib costs ~2 s per 100k files here, this ~0.3 s
         try:
-            st = folder.stat()
-            entries = sorted(folder.iterdir())
+            st = os.stat(folder)
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
         except OSError as e:
-            note(f"skipped folder {printable(_rel(folder, root))}: {e.strerror or e}")
-            found.unreadable_dirs.append(_rel(folder, root))
+            note(f"skipped folder {printable(prefix.rstrip('/') or '.')}: {e.strerror or e}")
+            found.unreadable_dirs.append(prefix.rstrip("/") or ".")
             return
         if (st.st_dev, st.st_ino) in seen_dirs:
             return  # a symlink loop or a second link to a folder already read
@@ -79,27 +85,31 @@ def list_files(root: Path, skipped: list[str] | None = None) -> FileList:
         for entry in entries:
             if entry.name.startswith("."):
                 continue
-            article_like = entry.suffix.lower() in SUFFIXES
+            rel = prefix + entry.name
+            article_like = os.path.splitext(entry.name)[1].lower() in SUFFIXES
             try:
-                mode = entry.stat().st_mode  # follows links: a link to a file counts as that file
+                entry_stat = entry.stat()  # follows links: a link to a file counts as that file
+                mode = entry_stat.st_mode
             except OSError as e:
                 if article_like or entry.is_symlink():
                     reason = "broken or looping symbolic link" if entry.is_symlink() else (e.strerror or str(e))
-                    note(f"skipped {printable(_rel(entry, root))}: {reason}")
+                    note(f"skipped {printable(rel)}: {reason}")
                 continue
             if stat.S_ISDIR(mode):
-                walk(entry)
+                walk(entry.path, rel + "/")
             elif article_like and not stat.S_ISREG(mode):
-                note(f"skipped {printable(_rel(entry, root))}: not a regular file")
+                note(f"skipped {printable(rel)}: not a regular file")
             elif article_like:
                 try:
-                    _rel(entry, root).encode()
+                    rel.encode()
                 except UnicodeEncodeError:
-                    note(f"skipped {printable(_rel(entry, root))}: the file name is not valid UTF-8; rename it")
+                    note(f"skipped {printable(rel)}: the file name is not valid UTF-8; rename it")
                     continue
-                found.append(entry)
+                found.append(Path(entry.path))
+                found.rels.append(rel)
+                found.stats.append((entry_stat.st_size, entry_stat.st_mtime_ns))
 
-    walk(root)
+    walk(str(root), "")
     return found
 
 

@@ -282,6 +282,9 @@ class Catalog:
         rows = self.db.execute("SELECT id, hash FROM articles WHERE path = ?", (path,)).fetchall()
         return dict(rows)
 
+    def article_counts_by_path(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT path, count(*) FROM articles GROUP BY path").fetchall())
+
     def original_of(self, text: str, exclude: str) -> str | None:
         """The indexed (non-duplicate) article with exactly this text, other than `exclude`."""
         row = self.db.execute(

@@ -131,14 +131,23 @@ def _readable(path: Path) -> bool:
         return False
 
 
+def relative_paths(files: list[Path], corpus: Path) -> list[str]:
+    """Posix paths relative to the corpus, as list_files already computed them when it can."""
+    rels = getattr(files, "rels", None)
+    if rels is not None and len(rels) == len(files):
+        return rels
+    return [p.relative_to(corpus).as_posix() for p in files]
+
+
 def staleness(catalog: Catalog, corpus: Path, files: list[Path] | None = None) -> Staleness:
     """Compare the folder with the catalogue: size and mtime first, content hash when they differ."""
     files = check_corpus(corpus) if files is None else files
     known = catalog.files()
     out = Staleness()
     seen = set()
-    for path in files:
-        rel = path.relative_to(corpus).as_posix()
+    listed = getattr(files, "stats", None)
+    listed = listed if listed is not None and len(listed) == len(files) else None
+    for n, (path, rel) in enumerate(zip(files, relative_paths(files, corpus))):
         seen.add(rel)
         if rel not in known:
             out.new.append(rel)
@@ -151,8 +160,12 @@ def staleness(catalog: Catalog, corpus: Path, files: list[Path] | None = None) -
                 out.unchanged += 1
             continue
         try:
-            st = path.stat()
-            if (st.st_size, st.st_mtime_ns) == (size, mtime_ns) or file_digest(path) == digest:
+            if listed:
+                size_mtime = listed[n]
+            else:
+                st = path.stat()
+                size_mtime = (st.st_size, st.st_mtime_ns)
+            if size_mtime == (size, mtime_ns) or file_digest(path) == digest:
                 out.unchanged += 1
             else:
                 out.changed.append(rel)
@@ -321,15 +334,15 @@ class Indexer:
                     continue
                 pending.append(self._prepare(article, is_new=article.id not in stored))
             file_rows[rel] = (digest, st.st_size, st.st_mtime_ns, None, ids)
-        self.report.unchanged += sum(len(catalog.article_hashes(rel)) for rel in self._unchanged_files(files, stale))
+        per_file = catalog.article_counts_by_path()
+        self.report.unchanged += sum(per_file.get(rel, 0) for rel in self._unchanged_files(files, stale))
         changed_any |= self._embed_and_commit(catalog, pending, file_rows) or bool(file_rows)
         if derived:
             self._write_derived(catalog, force=changed_any)
 
     def _unchanged_files(self, files: list[Path], stale: Staleness) -> list[str]:
         moving = set(stale.new) | set(stale.changed)
-        rels = (p.relative_to(self.corpus).as_posix() for p in files)
-        return [r for r in rels if r not in moving]
+        return [r for r in relative_paths(files, self.corpus) if r not in moving]
 
     def _prepare(self, article: Article, is_new: bool) -> _Pending:
         chunks = chunk_text(

@@ -1000,14 +1000,14 @@ def test_a_folder_that_cannot_be_listed_does_not_remove_its_articles(corpus, tmp
     (corpus / "sub" / "inner.txt").write_text(article("Council approves inner plan", 3, "inner"))
     index = tmp_path / "index"
     assert run(corpus, index).added == 2
-    real_iterdir = Path.iterdir
+    real_scandir = os.scandir
 
-    def failing_iterdir(self):
-        if self.name == "sub":
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_iterdir(self)
+    def failing_scandir(path):  # as if the folder's permissions kept us out (tests run as root)
+        if os.path.basename(path) == "sub":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
 
-    monkeypatch.setattr(Path, "iterdir", failing_iterdir)
+    monkeypatch.setattr(os, "scandir", failing_scandir)
     embedder = HashEmbedder()
     report = run(corpus, index, embedder)
     assert report.removed == 0 and any("skipped folder sub: Permission denied" in w for w in report.warnings)
