@@ -10,7 +10,7 @@ import numpy as np
 from qa.config import MAX_QUESTION_CHARS
 from qa.errors import QuestionError
 from qa.lexical import Lexical
-from qa.store import ArticleRow, Catalog, build_faiss, read_faiss
+from qa.store import ArticleRow, Catalog, faiss_from_catalog, read_faiss
 from qa.sync import derived_tag, index_settings
 
 MODES = ("hybrid", "dense", "bm25")
@@ -69,8 +69,7 @@ class Retriever:
         tag = derived_tag(self.catalog)
         self.faiss = read_faiss(self.folder, tag)
         if self.faiss is None:  # stale or damaged file: the catalogue holds every vector
-            ids, vectors = self.catalog.all_chunk_vectors()
-            self.faiss = build_faiss(ids, vectors, embedder.dim)
+            self.faiss = faiss_from_catalog(self.catalog, embedder.dim)
         import faiss
 
         faiss.omp_set_num_threads(1)  # one query at a time: threads cost more than they save (measured)

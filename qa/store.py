@@ -361,6 +361,19 @@ class Catalog:
             return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
         return np.array(ids, dtype=np.int64), np.vstack(vecs)
 
+    def chunk_vector_batches(self, size: int = 20000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(ids, vectors) in batches, so a flat index is filled without holding two copies."""
+        last = -1
+        while True:
+            rows = self.db.execute(
+                "SELECT id, vector FROM chunks WHERE id > ? ORDER BY id LIMIT ?", (last, size)
+            ).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            ids = np.array([r[0] for r in rows], dtype=np.int64)
+            yield ids, np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+
     def all_chunk_texts(self) -> tuple[list[int], list[str]]:
         rows = self.db.execute("SELECT id, text FROM chunks ORDER BY id").fetchall()
         return [r[0] for r in rows], [r[1] for r in rows]
@@ -383,11 +396,29 @@ def build_faiss(ids: np.ndarray, vectors: np.ndarray, dim: int, ivf_min: int | N
     return index
 
 
+def faiss_from_catalog(catalog: Catalog, dim: int):  # type: ignore[no-untyped-def]
+    """The vector index for everything in the catalogue; flat ones are filled batch by batch."""
+    from qa import ivf
+
+    if catalog.chunk_count() >= ivf.IVF_MIN_VECTORS:
+        ids, vectors = catalog.all_chunk_vectors()  # IVF training and tuning need them all
+        return build_faiss(ids, vectors, dim)
+    index = build_faiss(np.zeros(0, dtype=np.int64), np.zeros((0, dim), dtype=np.float32), dim)
+    for ids, vectors in catalog.chunk_vector_batches():
+        index.add_with_ids(vectors, ids)
+    return index
+
+
 def write_faiss(folder: Path, index, tag: str) -> None:  # type: ignore[no-untyped-def]
     import faiss
 
-    data = faiss.serialize_index(index).tobytes()
-    atomic_write(folder / VECTORS, data)
+    target = folder / VECTORS
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    faiss.write_index(index, str(tmp))  # straight to disk: no in-memory copy of a large index
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, target)
+    fsync_dir(folder)
     atomic_write(folder / (VECTORS + ".generation"), tag.encode())
 
 

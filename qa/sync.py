@@ -28,7 +28,7 @@ from qa.store import (
     Catalog,
     IndexUnwritable,
     WriteLock,
-    build_faiss,
+    faiss_from_catalog,
     fsync_dir,
     read_faiss,
     remove_leftovers,
@@ -467,8 +467,7 @@ class Indexer:
                     f"{VECTORS} was missing, damaged or out of date: rebuilt from the vectors stored in the "
                     f"catalogue (nothing re-embedded)"
                 )
-            ids, vectors = catalog.all_chunk_vectors()
-            write_faiss(self.folder, build_faiss(ids, vectors, self.embedder.dim), tag)
+            write_faiss(self.folder, faiss_from_catalog(catalog, self.embedder.dim), tag)
         if not lexical_ok:
             if not force:
                 self.report.warnings.append("the BM25 index was missing, damaged or out of date: rebuilt")
