@@ -62,6 +62,20 @@ class Interrupting(HashEmbedder):
         return super().encode(texts, progress)
 
 
+def ids_agree(index: Path) -> bool:
+    """Catalogue and FAISS hold exactly the same chunk ids: nothing duplicated or orphaned."""
+    from qa.retrieve import Retriever
+    from qa.store import Catalog
+
+    catalog = Catalog(index)
+    ids = [r[0] for r in catalog.db.execute("SELECT id FROM chunks")]
+    catalog.close()
+    r = Retriever(index, HashEmbedder())
+    faiss_ids = sorted(int(r.faiss.id_map.at(i)) for i in range(r.faiss.ntotal))
+    r.close()
+    return sorted(ids) == faiss_ids and len(set(ids)) == len(ids)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path_factory, monkeypatch):
     """No test touches the user's index or corpus by accident."""

@@ -28,7 +28,7 @@ from qa.retrieve import Retriever, check_question
 from qa.store import CATALOG, VECTORS, Catalog, IndexUnwritable, WriteLock, read_faiss
 from qa.sync import Indexer, derived_tag, staleness
 
-from .conftest import ROOT, SEEDS, HashEmbedder, Interrupting
+from .conftest import ROOT, SEEDS, HashEmbedder, Interrupting, ids_agree
 
 PARAGRAPH = "The council met on {day} and agreed item number {n} of the plan for the {thing} after a long debate."
 
@@ -39,17 +39,6 @@ def article(title: str, n: int, thing: str) -> str:
 
 def run(corpus: Path, index: Path, embedder=None, **kw):
     return Indexer(corpus, index, embedder or HashEmbedder()).run(**kw)
-
-
-def ids_agree(index: Path) -> bool:
-    """Catalogue and FAISS hold exactly the same chunk ids: nothing duplicated or orphaned."""
-    catalog = Catalog(index)
-    ids = [r[0] for r in catalog.db.execute("SELECT id FROM chunks")]
-    catalog.close()
-    r = Retriever(index, HashEmbedder())
-    faiss_ids = sorted(int(r.faiss.id_map.at(i)) for i in range(r.faiss.ntotal))
-    r.close()
-    return sorted(ids) == faiss_ids and len(set(ids)) == len(ids)
 
 
 def one_line_error(stderr: str) -> str:

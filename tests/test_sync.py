@@ -11,7 +11,7 @@ from qa.retrieve import Retriever
 from qa.store import Catalog, WriteLock
 from qa.sync import Indexer, staleness
 
-from .conftest import DATA, SEEDS, HashEmbedder, Interrupting
+from .conftest import DATA, SEEDS, HashEmbedder, Interrupting, ids_agree
 
 PARAGRAPH = "The council met on {day} and agreed item number {n} of the plan for the {thing} after a long debate."
 
@@ -33,17 +33,6 @@ def corpus(tmp_path):
 
 def run(corpus, index, embedder, **kw):
     return Indexer(corpus, index, embedder, **kw).run()
-
-
-def ids_agree(index):
-    """Catalogue and FAISS hold exactly the same chunk ids: nothing duplicated or orphaned."""
-    catalog = Catalog(index)
-    ids = [r[0] for r in catalog.db.execute("SELECT id FROM chunks")]
-    catalog.close()
-    r = Retriever(index, HashEmbedder())
-    faiss_ids = sorted(int(r.faiss.id_map.at(i)) for i in range(r.faiss.ntotal))
-    r.close()
-    return sorted(ids) == faiss_ids and len(set(ids)) == len(ids)
 
 
 def test_add_change_remove(corpus, tmp_path, hash_embedder):
