@@ -274,14 +274,14 @@ def print_answer(result) -> None:  # type: ignore[no-untyped-def]
 
 
 def _terminal_safe(obj):  # type: ignore[no-untyped-def]
-    """A copy of a result whose strings show control characters as U+FFFD: no escape sequence from a
+    """A copy of a result whose strings show control characters (line breaks apart) as U+FFFD: no escape sequence from a
     file name or an old index reaches the terminal raw, and offsets still hold (one char for one)."""
     import dataclasses
 
     from qa.ingest import CONTROL
 
     if isinstance(obj, str):
-        return CONTROL.sub("\ufffd", obj)
+        return CONTROL.sub(lambda m: "\n" if m.group() == "\n" else "\ufffd", obj)  # paragraphs stay
     if isinstance(obj, list):
         return [_terminal_safe(x) for x in obj]
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
