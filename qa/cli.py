@@ -249,9 +249,12 @@ def print_answer(result) -> None:  # type: ignore[no-untyped-def]
     from rich.text import Text
 
     console = Console(highlight=False)
+    console.soft_wrap = not console.is_terminal  # piped: lines as in the article, not cut at 80 columns
     result = _terminal_safe(result)
     if result.answered:
         c = result.citation
+        if not console.is_terminal:  # no highlight when piped: name the extract first
+            console.print(f"Answer: {result.text}\n")
         passage = Text(result.passage)
         passage.stylize("bold yellow", result.start, result.end)
         console.print(passage)
@@ -264,9 +267,8 @@ def print_answer(result) -> None:  # type: ignore[no-untyped-def]
     else:
         console.print(Text("The corpus does not answer this question. Closest passages:", style="bold"))
     others = [h for h in result.hits if not (result.answered and h.chunk_id == _answer_chunk(result))]
-    if others:
-        console.print()
-        console.print(Text("Related passages" if result.answered else "", style="bold") if result.answered else "")
+    if others and result.answered:
+        console.print(Text("\nRelated passages", style="bold"))
     for hit in others:
         snippet = hit.text if len(hit.text) < 300 else hit.text[:297] + "…"
         console.print(Text(f"[{hit.rank}] {hit.title} ({hit.path}) score {hit.score:.3f}", style="cyan"))

@@ -113,6 +113,7 @@ def test_cli_ask_builds_a_missing_index_then_answers_plain_text(seed_corpus, tmp
     assert out.returncode == 0, out.stderr
     assert "more than 40" in out.stdout and "\x1b[" not in out.stdout  # plain when piped
     assert "\ufffd" not in out.stdout  # line breaks of the passages are printed as line breaks
+    assert out.stdout.startswith("Answer: ") and "more than 40" in out.stdout.split("\n\n")[0]
     assert "2 added" in out.stderr
     assert (index / "catalog.sqlite").is_file()
 
