@@ -257,6 +257,20 @@ print(json.dumps({"no_change_rerun_s": round(noop_s, 2),
 """
 
 
+def run_script(script: str, *args: str) -> dict:
+    """Run a measurement in a fresh process (its own peak memory) and read the JSON it prints last."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    if done.returncode:
+        raise SystemExit(done.stderr)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def bench_query(sizes: list[int], base_limit: int) -> dict:
     from qa.embed import Embedder
     from qa.sync import Indexer
@@ -272,27 +286,9 @@ def bench_query(sizes: list[int], base_limit: int) -> dict:
         grown = work / f"corpus-{size}"
         shutil.copytree(corpus, grown)
         synthetic_index(base, target, size, corpus=grown)
-        run = subprocess.run(
-            [sys.executable, "-c", QUERY_SCRIPT, str(target), json.dumps(questions)],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
-        if run.returncode:
-            raise SystemExit(run.stderr)
-        out[str(size)] = json.loads(run.stdout.strip().splitlines()[-1])
+        out[str(size)] = run_script(QUERY_SCRIPT, str(target), json.dumps(questions))
         out[str(size)]["index_mb"] = round(sum(f.stat().st_size for f in target.rglob("*") if f.is_file()) / 2**20)
-        noop = subprocess.run(
-            [sys.executable, "-c", NOOP_SCRIPT, str(grown), str(target)],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
-        if noop.returncode:
-            raise SystemExit(noop.stderr)
-        out[str(size)].update(json.loads(noop.stdout.strip().splitlines()[-1]))
+        out[str(size)].update(run_script(NOOP_SCRIPT, str(grown), str(target)))
         shutil.rmtree(target)
         shutil.rmtree(grown)
     shutil.rmtree(work, ignore_errors=True)

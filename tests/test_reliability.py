@@ -683,17 +683,22 @@ def many_articles(folder: Path, n: int, start: int = 0, seed: int = 0) -> None:
         (folder / f"a{i:04}.txt").write_text(f"Headline about the {rng.choice(words)} story {i}\n" + "\n".join(paras))
 
 
+def lock_is_held(index: Path) -> bool:
+    try:
+        with WriteLock(index):
+            return False
+    except IndexLocked:
+        return True
+    except QAError:  # the folder is not there yet
+        return False
+
+
 def wait_for_lock(index: Path, proc: subprocess.Popen, timeout: float = 30) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         assert proc.poll() is None, proc.communicate()
-        try:
-            with WriteLock(index):
-                pass
-        except IndexLocked:
+        if lock_is_held(index):
             return
-        except QAError:
-            pass
         time.sleep(0.05)
     raise AssertionError("the index run never took the lock")
 

@@ -279,13 +279,17 @@ async def test_questions_are_answered_from_the_old_index_while_reindexing(settin
         assert "41 million euros" in last_card(app).answer.text
 
 
+def damage_catalogue(index) -> None:
+    (index / "catalog.sqlite").write_bytes(b"this is not a database" * 100)
+    for name in ("catalog.sqlite-wal", "catalog.sqlite-shm"):
+        (index / name).unlink(missing_ok=True)
+
+
 async def test_corrupt_index_shows_a_dialog_not_a_traceback(settings, embedder):
     from qa.tui.app import make_app
     from qa.tui.screens import ErrorDialog
 
-    (settings.index / "catalog.sqlite").write_bytes(b"this is not a database" * 100)
-    for name in ("catalog.sqlite-wal", "catalog.sqlite-shm"):
-        (settings.index / name).unlink(missing_ok=True)
+    damage_catalogue(settings.index)
     app = make_app(settings, embedder=embedder)
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(pilot)
@@ -302,9 +306,7 @@ async def test_rebuild_from_the_error_dialog(settings, embedder):
     from qa.tui.app import make_app
     from qa.tui.screens import ErrorDialog
 
-    (settings.index / "catalog.sqlite").write_bytes(b"garbage" * 100)
-    for name in ("catalog.sqlite-wal", "catalog.sqlite-shm"):
-        (settings.index / name).unlink(missing_ok=True)
+    damage_catalogue(settings.index)
     app = make_app(settings, embedder=embedder)
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(pilot)
