@@ -280,20 +280,29 @@ def test_cli_eval_beir(beir_dir: Path, tmp_path: Path, capsys) -> None:
     assert len(list((tmp_path / "r").glob("*-beir-tinybeir-test-bm25.md"))) == 1
 
 
-# --- regression floor on the bundled questions --------------------------------------------------------
-# The release targets of issue 5 (answer accuracy >= 0.95, unanswerable flagged >= 0.80) are NOT met
-# yet: `qa eval` prints them as FAIL. CI holds the line at what the tool reaches today (47/51 answers,
-# 6/14 unanswerable flagged, 2/51 wrongly flagged) so a change that makes answers worse fails here.
-# Raise these floors whenever answers get better.
-FLOORS = {"answer_accuracy": 0.92, "unanswerable_flagged": 0.42}
-CEILINGS = {"answerable_wrongly_flagged": 0.05}
+# --- regression floors on both question sets ----------------------------------------------------------
+# Issue 5's release gates are answer accuracy >= 0.95 and unanswerable flagged >= 0.80 with at most 5 % of
+# answerable questions wrongly flagged. On eval/questions.jsonl the tool reaches 49/51 answers, 11/14
+# flagged and 0/51 wrongly flagged, so the flagged gate is still short (`qa eval` prints it as FAIL).
+# The held-out set (written later, from the articles only) is harder: 21/26, 4/14 and 2/26.
+# CI holds the line at today's numbers so a change that makes answers worse fails here; raise the
+# floors whenever answers get better.
+FLOORS = {
+    "questions.jsonl": {"answer_accuracy": 0.95, "unanswerable_flagged": 0.78},
+    "questions-holdout.jsonl": {"answer_accuracy": 0.80, "unanswerable_flagged": 0.28},
+}
+CEILINGS = {
+    "questions.jsonl": {"answerable_wrongly_flagged": 0.05},
+    "questions-holdout.jsonl": {"answerable_wrongly_flagged": 0.08},
+}
 
 
-def test_no_regression_on_bundled_questions(retriever) -> None:
-    report = ev.run_questions(retriever, ev.load_questions(ev.QUESTIONS), mode="hybrid", k=5)
+@pytest.mark.parametrize("questions", sorted(FLOORS))
+def test_no_regression_on_question_sets(retriever, questions) -> None:
+    report = ev.run_questions(retriever, ev.load_questions(ev.QUESTIONS.parent / questions), mode="hybrid", k=5)
     failed = "\n".join(f"{r['question']} [{r['why']}] -> {ev._returned(r)}" for r in report["failed"])
     m = report["metrics"]
-    for name, floor in FLOORS.items():
+    for name, floor in FLOORS[questions].items():
         assert m[name] >= floor, f"{name} {m[name]} < {floor}\n{failed}"
-    for name, ceiling in CEILINGS.items():
+    for name, ceiling in CEILINGS[questions].items():
         assert m[name] <= ceiling, f"{name} {m[name]} > {ceiling}\n{failed}"
