@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from qa.answer import answer
+from qa.answer import ANSWER_TYPES, answer, expected_type
 from qa.errors import QuestionError
 
 from .conftest import ROOT
@@ -48,6 +48,54 @@ def test_unanswerable_question_is_flagged_with_related_passages(retriever):
     result = answer(retriever, "How do you make a classic Italian carbonara?")
     assert not result.answered and result.text is None
     assert result.hits  # the closest passages are still listed as related
+
+
+@pytest.mark.parametrize(
+    "question, kind",
+    [
+        ("On what weekday did the forum open?", "weekday"),
+        ("Roughly how many people took part?", "number"),
+        ("What is the population of Taganrog?", "number"),
+        ("Which edition of the forum was it?", "ordinal"),
+        ("When was the joint statement announced?", "date"),
+        ("Who chaired the conference?", "person"),
+        ("Where will the next forum be held?", "place"),
+        ("In which hotel was the forum held?", "venue"),
+        ("Which Russian news agencies took part?", "organization"),
+        ("Which kinds of organizations sent representatives?", None),
+        ("Why do closer ties matter?", None),
+    ],
+)
+def test_expected_answer_type(question, kind):
+    assert expected_type(question) == kind
+
+
+def test_answer_type_patterns():
+    assert ANSWER_TYPES["person"].search("Ma Li, president of the China Internet Development Foundation, said")
+    assert ANSWER_TYPES["person"].search("The hosts of the forum include Zhou Shuchun.")
+    assert not ANSWER_TYPES["person"].search("China and Russia will step up efforts in media cooperation.")
+    assert ANSWER_TYPES["weekday"].search("Kicking off in Wuxi on Friday")
+    assert not ANSWER_TYPES["number"].search("The forum is held in Wuxi")
+
+
+def test_the_extract_holds_the_kind_of_thing_asked_for(retriever):
+    # the sentence about the forum opening in Wuxi is closer in meaning; only the next one names the day
+    weekday = answer(retriever, "On what weekday did the Wuxi forum open?")
+    assert weekday.answered and "Friday" in weekday.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "In which city was the second China-Russia Internet Media Forum held?",  # the corpus has the third
+        "What is the population of Taganrog?",  # Taganrog is described, but with no number
+        "Who chaired the 13th China-Russia media video conference?",  # no person is named
+    ],
+)
+def test_near_misses_are_not_passed_off_as_answers(retriever, question):
+    result = answer(retriever, question)
+    assert not result.answered, result.text
+    assert result.hits  # the related passages are still there to read
 
 
 def test_hits_carry_sources_and_are_distinct(retriever):
