@@ -101,12 +101,22 @@ _MONTH = (
     r"|Jan\.|Feb\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\.)"
 )
 _VENUE = r"Hotel|Hall|Center|Centre|Stadium|Arena|Park|Building|Palace|Tower|Square|Plaza|Museum|Theatre|Theater|Expo"
+_UNIT = r"seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?"
+_CURRENCY = r"[$€£¥]|\b(?:dollars?|yuan|renminbi|rubles?|roubles?|euros?|pounds?|yen|rupees?|USD|RMB|CNY|EUR)\b"
+_ROLE = (
+    r"official|minister|president|leader|spokes(?:man|woman|person)|chair(?:man|woman|person)?|executive|director"
+    r"|editor|journalist|reporter|expert|diplomat|ambassador|secretary|governor|mayor|person|man|woman"
+)
 # What an extract must contain to answer a question of each type (the classic expected-answer-type filter).
 ANSWER_TYPES = {
     "number": re.compile(rf"\b(?:{_NUMBER})\b", re.I),
+    "money": re.compile(_CURRENCY, re.I),
+    "duration": re.compile(rf"\b(?:{_NUMBER}|several|a few|an?)[ -](?:{_UNIT})\b", re.I),
     "ordinal": re.compile(rf"\b(?:{_ORDINAL})\b", re.I),
     "weekday": re.compile(rf"\b{_WEEKDAY}\b"),
     "month": re.compile(rf"\b{_MONTH}"),
+    "year": re.compile(r"\b(?:1[89]|20)\d\d\b"),
+    "day": re.compile(rf"\b{_MONTH} \d{{1,2}}\b|\b\d{{1,2}} {_MONTH}|\b{_WEEKDAY}\b|\b\d{{4}}-\d\d-\d\d\b"),
     "date": re.compile(
         rf"\b(?:{_WEEKDAY}|{_MONTH}|\d{{4}}|(?:this|last|next) (?:year|month|week)|yesterday|today|tomorrow)"
     ),
@@ -115,19 +125,40 @@ ANSWER_TYPES = {
     "place": re.compile(r"\b(?:in|at|to|from|near)\s+(?:the\s+)?[A-Z][a-z]+"),
     "venue": re.compile(rf"\b[A-Z][\w'-]* (?:{_VENUE})\b"),
     # a multi-word proper name not at the sentence start ("the Jiangsu Cyberspace Affairs Commission")
-    "organization": re.compile(r"(?<!^)\b[A-Z][\w'-]*(?:\s+(?:of\s+|and\s+|the\s+)?[A-Z][\w'-]*)+"),
+    "organization": re.compile(r"(?<!^)\b[A-Z][\w'-]*(?:\s+(?:of\s+|the\s+)?[A-Z][\w'-]*)+"),
 }
+# A yes/no question ("Did Ma Li mention AI when ...?", "Was this the first ...?") is answered by the sentence
+# that says so, whatever kind of words it holds: no type is expected of it.
+YES_NO = re.compile(r"^(is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)\b")
 QUESTION_TYPES = [  # first match wins: the narrower types come first
     ("weekday", r"\b(weekday|day of the week|what day)\b"),
     ("month", r"\b(which|what) month\b"),
-    ("number", r"\bhow (many|much)\b|\b(what|which) (is|was|are|were) the (population|number|size|cost|price|"
-     r"percentage|share|amount|age)\b"),
+    ("year", r"\b(which|what) year\b"),
+    ("day", r"\b(which|what)( exact)? date\b"),
+    (
+        "money",
+        r"\bhow much\b.*\b(cost|costs|spend|spent|pay|paid|price|worth|budget|invest|invested)\b"
+        r"|\b(what|which) (is|was|are|were) the (cost|price|budget|value)\b",
+    ),
+    ("duration", r"\bhow long\b"),
+    (
+        "number",
+        r"\bhow (many|much|old|large|big)\b|\b(what|which) (is|was|are|were) the (population|number|size|"
+        r"percentage|share|amount|age)\b",
+    ),
     ("ordinal", r"\b(which|what) (edition|session|round|anniversary)\b"),
-    ("date", r"\bwhen\b|\b(what|which) (year|date)\b"),
+    ("date", r"\bwhen\b"),
     ("venue", r"\b(which|what) (\w+ )?(hotel|venue|building|hall|stadium|arena)\b"),
-    ("organization", r"^(?!.*\b(kinds?|types?|sorts?) of\b).*\b(which|what) (\w+ ){0,2}(agency|agencies|company|"
-     r"companies|newspapers?|outlets?|broadcasters?|organi[sz]ations?)\b"),
-    ("person", r"^who\b|\bwho (is|was|are|were|chaired|led|won|moderated|spoke|heads?|headed)\b"),
+    (
+        "organization",
+        r"^(?!.*\b(kinds?|types?|sorts?) of\b).*\b(which|what) (\w+ ){0,2}(agency|agencies|company|"
+        r"companies|newspapers?|outlets?|broadcasters?|organi[sz]ations?)\b",
+    ),
+    (
+        "person",
+        rf"^who\b|\bwho (is|was|are|were|chaired|led|won|moderated|spoke|heads?|headed)\b"
+        rf"|\b(which|what) (\w+ ){{0,2}}({_ROLE})\b",
+    ),
     ("place", r"\bwhere\b|\b(which|what) (city|country|place|town|province|region)\b"),
 ]
 ORDINAL = re.compile(rf"\b(?:{_ORDINAL})\b", re.I)
@@ -136,11 +167,18 @@ ORDINAL = re.compile(rf"\b(?:{_ORDINAL})\b", re.I)
 def expected_type(question: str) -> str | None:
     """The kind of thing the question asks for, when its wording says so (a number, a date, a person ...)."""
     q = question.lower()
+    if YES_NO.match(q):
+        return None
     return next((name for name, pattern in QUESTION_TYPES if re.search(pattern, q)), None)
 
 
+def question_ordinals(question: str) -> set[str]:
+    """Editions a wh-question presupposes ("the second forum"); a yes/no question may be asking about one."""
+    return set() if YES_NO.match(question.lower()) else {m.group().lower() for m in ORDINAL.finditer(question)}
+
+
 def _missing_ordinal(question_ordinals: set[str], sentence: str) -> bool:
-    """"the second forum" is not answered by a sentence about the third one."""
+    """ "the second forum" is not answered by a sentence about the third one."""
     found = {m.group().lower() for m in ORDINAL.finditer(sentence)}
     return not question_ordinals <= found
 
@@ -185,7 +223,7 @@ def answer(retriever: Retriever, question: str, k: int = 5, mode: str = "hybrid"
         return result
     candidates = sentences + _pairs(retriever, sentences)
     kind = expected_type(question)
-    ordinals = {m.group().lower() for m in ORDINAL.finditer(question)}
+    ordinals = question_ordinals(question)
     qwords = content_words(question)
     texts = [_sentence_text(retriever, c) for c in candidates]
     lexical = lexical_overlap(qwords, [content_words(t) for t in texts])

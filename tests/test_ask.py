@@ -62,8 +62,15 @@ def test_unanswerable_question_is_flagged_with_related_passages(retriever):
         ("Where will the next forum be held?", "place"),
         ("In which hotel was the forum held?", "venue"),
         ("Which Russian news agencies took part?", "organization"),
+        ("Which Russian official addressed the conference?", "person"),
+        ("How much did it cost to organize the forum?", "money"),
+        ("How long did the conference last?", "duration"),
+        ("In what year was the foundation founded?", "year"),
+        ("On what exact date will the forum open?", "day"),
+        ("How old is Zhou Shuchun?", "number"),
         ("Which kinds of organizations sent representatives?", None),
         ("Why do closer ties matter?", None),
+        ("Did Ma Li mention AI when talking about the media?", None),  # yes/no: the statement is the answer
     ],
 )
 def test_expected_answer_type(question, kind):
@@ -76,6 +83,10 @@ def test_answer_type_patterns():
     assert not ANSWER_TYPES["person"].search("China and Russia will step up efforts in media cooperation.")
     assert ANSWER_TYPES["weekday"].search("Kicking off in Wuxi on Friday")
     assert not ANSWER_TYPES["number"].search("The forum is held in Wuxi")
+    assert ANSWER_TYPES["duration"].search("The three-day forum") and ANSWER_TYPES["money"].search(
+        "cost 5 million yuan"
+    )
+    assert not ANSWER_TYPES["organization"].search("China and Russia will step up efforts")
 
 
 def test_the_extract_holds_the_kind_of_thing_asked_for(retriever):
@@ -90,6 +101,7 @@ def test_the_extract_holds_the_kind_of_thing_asked_for(retriever):
         "In which city was the second China-Russia Internet Media Forum held?",  # the corpus has the third
         "What is the population of Taganrog?",  # Taganrog is described, but with no number
         "Who chaired the 13th China-Russia media video conference?",  # no person is named
+        "How long did the 13th China-Russia media video conference last?",  # no duration is given
     ],
 )
 def test_near_misses_are_not_passed_off_as_answers(retriever, question):
