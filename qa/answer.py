@@ -92,7 +92,7 @@ STOP = frozenset(
     "they he she his her we our you your i me my will would can could should shall may might has have had not "
     "no yes if so such also any some all each according said say says".split()
 )
-_NUMBER = r"\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty"
+_NUMBER = r"\d[\d,.]*|one(?! of\b)|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty"
 _NUMBER += r"|hundreds?|thousands?|millions?|billions?|dozens?"
 _ORDINAL = r"\d+(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth"
 _WEEKDAY = r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day"
@@ -109,7 +109,8 @@ _ROLE = (
 )
 # What an extract must contain to answer a question of each type (the classic expected-answer-type filter).
 ANSWER_TYPES = {
-    "number": re.compile(rf"\b(?:{_NUMBER})\b", re.I),
+    # a count, not part of a name or a compound ("COVID-19", "5G" and "a three-day forum" count nothing)
+    "number": re.compile(rf"(?<![\w-])(?:{_NUMBER})\b(?!-\w)", re.I),
     "money": re.compile(_CURRENCY, re.I),
     "duration": re.compile(rf"\b(?:{_NUMBER}|several|a few|an?)[ -](?:{_UNIT})\b", re.I),
     "ordinal": re.compile(rf"\b(?:{_ORDINAL})\b", re.I),
@@ -140,7 +141,7 @@ QUESTION_TYPES = [  # first match wins: the narrower types come first
         r"\bhow much\b.*\b(cost|costs|spend|spent|pay|paid|price|worth|budget|invest|invested)\b"
         r"|\b(what|which) (is|was|are|were) the (cost|price|budget|value)\b",
     ),
-    ("duration", r"\bhow long\b"),
+    ("duration", rf"\bhow long\b|\bhow many ({_UNIT})\b"),
     (
         "number",
         r"\bhow (many|much|old|large|big)\b|\b(what|which) (is|was|are|were) the (population|number|size|"

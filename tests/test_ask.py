@@ -82,7 +82,8 @@ def test_answer_type_patterns():
     assert ANSWER_TYPES["person"].search("The hosts of the forum include Zhou Shuchun.")
     assert not ANSWER_TYPES["person"].search("China and Russia will step up efforts in media cooperation.")
     assert ANSWER_TYPES["weekday"].search("Kicking off in Wuxi on Friday")
-    assert not ANSWER_TYPES["number"].search("The forum is held in Wuxi")
+    assert not ANSWER_TYPES["number"].search("The forum is held in Wuxi, one of the hosts, for three-day talks on 5G")
+    assert ANSWER_TYPES["number"].search("around 200 attendees")
     assert ANSWER_TYPES["duration"].search("The three-day forum") and ANSWER_TYPES["money"].search(
         "cost 5 million yuan"
     )
