@@ -228,10 +228,11 @@ def answer(retriever: Retriever, question: str, k: int = 5, mode: str = "hybrid"
     qwords = content_words(question)
     texts = [_sentence_text(retriever, c) for c in candidates]
     lexical = lexical_overlap(qwords, [content_words(t) for t in texts])
-    best_hit_score = max(h.score for h in hits) or 1.0
+    best_hit_score = max(h.score for h in hits)
     for c, lex, text in zip(candidates, lexical, texts):
         dense = float(np.max(c.vectors @ vector))
-        c.score = score_sentence(dense, lex, c.hit.score / best_hit_score) - PAIR_PENALTY * (len(c.vectors) - 1)
+        c.score = score_sentence(dense, lex, _relative(c.hit.score, best_hit_score))
+        c.score -= PAIR_PENALTY * (len(c.vectors) - 1)
         if kind and not ANSWER_TYPES[kind].search(text):
             c.score -= TYPE_PENALTY
         if ordinals and _missing_ordinal(ordinals, text):
@@ -255,6 +256,12 @@ def score_sentence(dense: float, lexical: float, passage: float) -> float:
     """Meaning first, then shared words, then the passage's rank. Weights from a grid search on both
     question sets (eval/questions.jsonl and eval/questions-holdout.jsonl; see the README)."""
     return 0.45 * dense + 0.15 * lexical + 0.1 * passage
+
+
+def _relative(score: float, best: float) -> float:
+    """A passage's score as a share of the best one's; nothing when none matches at all (every score at
+    or below zero, as for a question from another field), so the worst passage gets no bonus."""
+    return max(score, 0.0) / best if best > 0 else 0.0
 
 
 def _pairs(retriever: Retriever, sentences: list[Candidate]) -> list[Candidate]:

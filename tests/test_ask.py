@@ -111,6 +111,12 @@ def test_near_misses_are_not_passed_off_as_answers(retriever, question):
     assert result.hits  # the related passages are still there to read
 
 
+def test_a_question_from_another_field_gets_no_answer(retriever):
+    # every passage scores below zero here; the least bad one must not win a bonus for its rank
+    result = answer(retriever, "Who wrote the novel Pride and Prejudice?")
+    assert not result.answered, result.text
+
+
 def test_hits_carry_sources_and_are_distinct(retriever):
     hits = retriever.search("media cooperation between China and Russia", k=6)
     assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
