@@ -361,7 +361,8 @@ def report_name(report: dict[str, Any]) -> str:
     when = re.sub(r"[^0-9T]", "", report.get("date", "")[:19]) or datetime.now().strftime("%Y%m%dT%H%M%S")
     if report["kind"] == "beir":
         return f"{when}-beir-{report['dataset']}-{report['split']}-{report['mode']}"
-    return f"{when}-questions-{report['mode']}"
+    questions = Path(report.get("settings", {}).get("questions", "questions")).stem  # questions-test, ...
+    return f"{when}-{questions}-{report['mode']}"
 
 
 def write_report(report: dict[str, Any], folder: Path | str = REPORTS) -> tuple[Path, Path]:

@@ -251,6 +251,7 @@ def test_cli_eval_json_and_compare(tmp_path: Path, seed_corpus: Path, seed_index
     assert "report written to" in err
     first = sorted(reports.glob("*.json"))
     assert len(first) == 1 and first[0].with_suffix(".md").is_file()
+    assert first[0].name.endswith("-q-hybrid.json")  # named after the question set
     main([*args, "--compare", str(first[0])])
     again = json.loads(capsys.readouterr().out)
     assert again["comparison"]["worse"] == [] and again["comparison"]["better"] == []  # same code, same results
