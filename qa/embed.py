@@ -32,6 +32,9 @@ class Embedder:
 
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # its "Loading weights" bar is noise on every cold start
 
         try:
             return SentenceTransformer(self.path, device="cpu", local_files_only=True)
