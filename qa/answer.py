@@ -123,7 +123,8 @@ ANSWER_TYPES = {
     ),
     # a two-word capitalised name inside the sentence, or one that opens it before a comma ("Ma Li, president")
     "person": re.compile(r"(?<!^)(?<![.!?] )\b[A-Z][a-z]+ [A-Z][a-z]+\b|^[A-Z][a-z]+ [A-Z][a-z]+,"),
-    "place": re.compile(r"\b(?:in|at|to|from|near)\s+(?:the\s+)?[A-Z][a-z]+"),
+    # "in Wuxi", or a dateline ("BEIJING, Oct. 21 (Xinhua) --")
+    "place": re.compile(r"\b(?:in|at|to|from|near)\s+(?:the\s+)?[A-Z][a-z]+|^[A-Z]{3,}(?: [A-Z]{3,})*, "),
     "venue": re.compile(rf"\b[A-Z][\w'-]* (?:{_VENUE})\b"),
     # a multi-word proper name not at the sentence start ("the Jiangsu Cyberspace Affairs Commission")
     "organization": re.compile(r"(?<!^)\b[A-Z][\w'-]*(?:\s+(?:of\s+|the\s+)?[A-Z][\w'-]*)+"),
@@ -145,7 +146,7 @@ QUESTION_TYPES = [  # first match wins: the narrower types come first
     (
         "number",
         r"\bhow (many|much|old|large|big)\b|\b(what|which) (is|was|are|were) the (population|number|size|"
-        r"percentage|share|amount|age)\b",
+        r"percentage|share|amount|age|turnout|attendance|headcount)\b",
     ),
     ("ordinal", r"\b(which|what) (edition|session|round|anniversary)\b"),
     ("date", r"\bwhen\b"),
@@ -210,6 +211,14 @@ def lexical_overlap(question_words: set[str], sentence_words: list[set[str]]) ->
 PAIR_PENALTY = 0.02  # two adjacent sentences win only when together they answer clearly better
 TYPE_PENALTY = 0.2  # the sentence holds no thing of the kind asked for (no number for "how many" ...)
 ORDINAL_PENALTY = 0.2  # the question names an edition ("the second forum") the sentence does not
+# A sentence opening with "Therefore," or "In this way," leans on the one before: to a "why" or "how"
+# question it is not the answer alone (the reason or the way is in the sentence before), the pair is.
+ANAPHORIC_OPENER = re.compile(
+    r"^[\"“']?(therefore|thus|hence|as a result|in this way|in this sense|that is why|this is why|for this reason)\b",
+    re.I,
+)
+ANAPHORA_PENALTY = 0.05
+REASON_OR_MANNER = re.compile(r"\b(why|how(?! (many|much|long|old|large|big|often|far)\b))\b", re.I)
 
 
 def answer(retriever: Retriever, question: str, k: int = 5, mode: str = "hybrid") -> Answer:
@@ -225,6 +234,7 @@ def answer(retriever: Retriever, question: str, k: int = 5, mode: str = "hybrid"
     candidates = sentences + _pairs(retriever, sentences)
     kind = expected_type(question)
     ordinals = question_ordinals(question)
+    reason_or_manner = bool(REASON_OR_MANNER.search(question))
     qwords = content_words(question)
     texts = [_sentence_text(retriever, c) for c in candidates]
     lexical = lexical_overlap(qwords, [content_words(t) for t in texts])
@@ -237,6 +247,8 @@ def answer(retriever: Retriever, question: str, k: int = 5, mode: str = "hybrid"
             c.score -= TYPE_PENALTY
         if ordinals and _missing_ordinal(ordinals, text):
             c.score -= ORDINAL_PENALTY
+        if reason_or_manner and len(c.vectors) == 1 and ANAPHORIC_OPENER.match(text):
+            c.score -= ANAPHORA_PENALTY
     best = max(candidates, key=lambda c: c.score)
     result.score = best.score
     if best.score < ANSWER_THRESHOLD:

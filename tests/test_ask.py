@@ -68,6 +68,7 @@ def test_unanswerable_question_is_flagged_with_related_passages(retriever):
         ("In what year was the foundation founded?", "year"),
         ("On what exact date will the forum open?", "day"),
         ("How old is Zhou Shuchun?", "number"),
+        ("What was the turnout at the video call?", "number"),
         ("Which kinds of organizations sent representatives?", None),
         ("Why do closer ties matter?", None),
         ("Did Ma Li mention AI when talking about the media?", None),  # yes/no: the statement is the answer
@@ -88,6 +89,7 @@ def test_answer_type_patterns():
         "cost 5 million yuan"
     )
     assert not ANSWER_TYPES["organization"].search("China and Russia will step up efforts")
+    assert ANSWER_TYPES["place"].search("BEIJING, Oct. 21 (Xinhua) -- China and Russia will")  # a dateline
 
 
 def test_the_extract_holds_the_kind_of_thing_asked_for(retriever):
@@ -109,6 +111,14 @@ def test_near_misses_are_not_passed_off_as_answers(retriever, question):
     result = answer(retriever, question)
     assert not result.answered, result.text
     assert result.hits  # the related passages are still there to read
+
+
+def test_a_why_question_gets_the_reason_before_therefore(retriever):
+    # "Therefore, both ... media have devoted more efforts ..." alone repeats the question; the reason
+    # is the sentence before it, so the extract must hold both
+    result = answer(retriever, "Why did Chinese and Russian media put more effort into global communications?")
+    assert result.answered
+    assert "new information technology reform" in result.text and result.text.rstrip().endswith("capability.")
 
 
 def test_a_question_from_another_field_gets_no_answer(retriever):
