@@ -288,18 +288,20 @@ def test_cli_eval_beir(beir_dir: Path, tmp_path: Path, capsys) -> None:
 # The second set (eval/questions-holdout.jsonl, written later from the articles only) is harder:
 # 23/26, 10/14 and 0/26. The third set (eval/questions-test.jsonl) gave 19/26, 6/14 and 1/26 when first
 # run; its failures then led to three more fixes (22/26, 6/14, 0/26 now). eval/questions-final.jsonl
-# was run once after all of it.
+# was run once after all of it: 23/26, 8/14, 0/26 (the earlier scoring: 23/26, 3/14, 2/26).
 # CI holds the line at today's numbers so a change that makes answers worse fails here; raise the
 # floors whenever answers get better.
 FLOORS = {
     "questions.jsonl": {"answer_accuracy": 0.95, "unanswerable_flagged": 0.78},
     "questions-holdout.jsonl": {"answer_accuracy": 0.88, "unanswerable_flagged": 0.71},
     "questions-test.jsonl": {"answer_accuracy": 0.84, "unanswerable_flagged": 0.42},
+    "questions-final.jsonl": {"answer_accuracy": 0.88, "unanswerable_flagged": 0.57},
 }
 CEILINGS = {
     "questions.jsonl": {"answerable_wrongly_flagged": 0.05},
     "questions-holdout.jsonl": {"answerable_wrongly_flagged": 0.05},
     "questions-test.jsonl": {"answerable_wrongly_flagged": 0.05},
+    "questions-final.jsonl": {"answerable_wrongly_flagged": 0.05},
 }
 
 
