@@ -69,18 +69,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     command = args.command
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a model hub
-    import sqlite3
-
     try:
         COMMANDS[command](args)
     except QAError as e:
         error(str(e))
     except KeyboardInterrupt:
         error("interrupted; the index keeps its last complete state")
-    except sqlite3.DatabaseError as e:  # damage found after the catalogue opened fine
-        error(f"the index catalogue cannot be read ({e}): run `qa index --rebuild`")
     except OSError as e:  # a file or folder that vanished or cannot be read or written
         error(f"{e.strerror or e}: {e.filename}" if e.filename else str(e.strerror or e))
+    except Exception as e:
+        # sqlite3 is imported by whatever opens a catalogue (not here: the TUI paints before it loads)
+        sqlite3 = sys.modules.get("sqlite3")
+        if sqlite3 is None or not isinstance(e, sqlite3.DatabaseError):
+            raise
+        error(f"the index catalogue cannot be read ({e}): run `qa index --rebuild`")  # damage found after opening
 
 
 def error(message: str, code: int = 1) -> None:

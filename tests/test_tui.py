@@ -350,6 +350,18 @@ def test_core_never_imports_textual():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent)
 
 
+def test_ui_modules_load_nothing_that_can_wait_for_the_first_frame():
+    """The core, SQLite, the watcher, the screens over the chat and the progress bar load after the window paints
+    (in the load worker, or on first use): `eval/bench.py tui` measures what that buys."""
+    code = (
+        "import sys, qa.cli, qa.tui.app; "
+        "late = ('numpy', 'sqlite3', 'faiss', 'onnxruntime', 'torch', 'watchfiles', 'qa.store', 'qa.embed', "
+        "'qa.retrieve', 'qa.tui.screens', 'textual.widgets._progress_bar', 'textual.widgets._collapsible'); "
+        "loaded = [m for m in late if m in sys.modules]; assert not loaded, loaded"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent)
+
+
 # --- pure formatting ---------------------------------------------------------------------------------
 def test_sources_number_the_citation_first_then_other_passages(retriever):
     from qa.answer import answer

@@ -19,6 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
@@ -43,7 +44,6 @@ from qa.tui.messages import (
     in_daemon,
     stale_state,
 )
-from qa.tui.screens import ErrorDialog, HelpScreen, SourceScreen
 from qa.tui.widgets import AnswerCard, ProgressPanel, QuestionInput, SourceLink
 
 if TYPE_CHECKING:
@@ -53,6 +53,14 @@ WATCH_DEBOUNCE_MS = 400
 # A periodic check besides the watcher: it catches events a watcher misses (network folders) and an index
 # changed by another process (`qa index`, `qa watch`), which is then reloaded.
 RECHECK_SECONDS = 10.0
+PAINT_WAIT_SECONDS = 2.0  # the load and the watch wait for the first frames at most this long
+
+
+class ChatScreen(Screen[None]):
+    """The app's first screen. Focus starts in the question box: by default Textual focuses the first focusable
+    widget, the chat, and moving focus from there to the box cost one more footer rebuild before the first keys."""
+
+    AUTO_FOCUS = "#question"
 
 
 class QAApp(App[None]):
@@ -87,8 +95,12 @@ class QAApp(App[None]):
         self._indexing = False
         self._index_label = "re-indexing"
         self._watch_stop = threading.Event()
+        self._painted = threading.Event()  # the first frames are on screen (see _after_refresh)
 
     # --- layout ----------------------------------------------------------------------------------
+    def get_default_screen(self) -> Screen:
+        return ChatScreen(id="_default")
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="chat"):
             yield Static(self._welcome(), id="welcome")
@@ -121,6 +133,17 @@ class QAApp(App[None]):
         self._load()
         if self.watch_corpus:
             self._start_watcher()
+        self.call_after_refresh(self._after_refresh)
+
+    def _after_refresh(self, rounds: int = 1) -> None:
+        """Set `_painted` once the footer's keys are on screen (Textual composes them a few frames after the first),
+        or after many refreshes. The load and the watch wait for it: their imports (numpy, ONNX Runtime, watchfiles)
+        hold the GIL, and alongside the first frames they delayed the first paint and then the footer by 0.1-0.3 s."""
+        keys = [key for footer in self.query(Footer) for key in footer.children]
+        if (keys and keys[0].region.width) or rounds >= 50:  # a region: laid out, so drawn in the same refresh
+            self._painted.set()
+        else:
+            self.call_after_refresh(self._after_refresh, rounds + 1)
 
     def on_unmount(self) -> None:
         self._watch_stop.set()
@@ -146,6 +169,9 @@ class QAApp(App[None]):
     # --- loading ---------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def _load(self) -> None:
+        self._painted.wait(PAINT_WAIT_SECONDS)
+        if get_current_worker().is_cancelled:
+            return
         try:
             if self.embedder is None:
                 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no tqdm bars over the screen
@@ -192,6 +218,8 @@ class QAApp(App[None]):
         self._error_dialog("The index could not be loaded", message.error, message.offer_rebuild)
 
     def _error_dialog(self, title: str, error: str, offer_rebuild: bool) -> None:
+        from qa.tui.screens import ErrorDialog  # the screens load on first use, not before the first frame
+
         def chosen(rebuild: bool | None) -> None:
             if rebuild:
                 self._start_reindex(rebuild=True)
@@ -345,6 +373,7 @@ class QAApp(App[None]):
 
         def watch_folder() -> None:
             try:
+                self._painted.wait(PAINT_WAIT_SECONDS)
                 from watchfiles import watch
 
                 for _changes in watch(corpus, stop_event=stop, debounce=WATCH_DEBOUNCE_MS, rust_timeout=1000):
@@ -421,6 +450,8 @@ class QAApp(App[None]):
         self.action_open_source(int(event.key))
 
     def action_open_source(self, number: int) -> None:
+        from qa.tui.screens import ErrorDialog, HelpScreen
+
         if isinstance(self.screen, (HelpScreen, ErrorDialog)):
             return
         sources = self.latest.sources if self.latest else []
@@ -441,6 +472,8 @@ class QAApp(App[None]):
         self._post(ArticleFetched(source, row.text if row else None))
 
     def on_article_fetched(self, message: ArticleFetched) -> None:
+        from qa.tui.screens import SourceScreen
+
         if message.text is None:
             self.notify("That article is no longer in the index.", severity="warning")
             return
@@ -451,6 +484,8 @@ class QAApp(App[None]):
             self.push_screen(screen)
 
     def action_help(self) -> None:
+        from qa.tui.screens import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
