@@ -3,7 +3,8 @@ cold start and memory. Prints a table and writes eval/reports/bench-<time>.json.
 
     python eval/bench.py index [--limit 1000]     # SciFact abstracts as articles
     python eval/bench.py query [--sizes 1000,10000,100000]
-    python eval/bench.py cold
+    python eval/bench.py cold                     # includes tui
+    python eval/bench.py tui [--tui-runs 5]       # TUI first paint and first answer in a pty, and a bare Textual app
     python eval/bench.py ivf [--ivf-size 400000]  # IVF vs exact search, nprobe for recall@10 >= 0.95
     python eval/bench.py all
 
@@ -14,15 +15,22 @@ The machine's speed swings from minute to minute, so indexing is reported as a r
 from __future__ import annotations
 
 import argparse
+import codecs
+import fcntl
 import json
 import os
 import random
+import re
 import resource
+import select
 import shutil
+import signal
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 from pathlib import Path
 
@@ -362,13 +370,164 @@ def bench_cold() -> dict:
         "ask_s": timed([*qa, "ask", "Where is the next forum hosted?"]),
         "ask_no_sync_s": timed([*qa, "ask", "--no-sync", "Where is the next forum hosted?"]),
     }
+    out["tui"] = bench_tui(index)  # same index
     shutil.rmtree(index, ignore_errors=True)
     return out
 
 
+# --- TUI cold start: the app in a pseudo-terminal, as a terminal would run it --------------------------------------
+TUI_SIZE = (100, 30)  # columns, rows
+TUI_QUESTION = "Where is the next forum hosted?"
+TUI_ANSWER = "Taganrog"
+# The framework's floor: a bare Textual app laid out like ours (text, input, status line, footer).
+BARE_TUI = """
+from textual.app import App
+from textual.widgets import Footer, Input, Static
+
+
+class Bare(App):
+    BINDINGS = [("ctrl+q", "quit", "Quit")]
+
+    def compose(self):
+        yield Static("Ask a question")
+        yield Input(placeholder="a question, then Enter")
+        yield Static("bare status line")
+        yield Footer()
+
+
+Bare().run()
+"""
+# CSI, OSC, DCS/PM/APC strings, charset designations and two-byte escapes: what is left is the text on screen
+ANSI_ESCAPE = re.compile(
+    r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[PX^_][^\x1b]*\x1b\\|[()*+].|[@-Z\\-_=>])"
+)
+
+
+def tui_session(args: list[str], env: dict, paint: str, question: str | None, answer: str, timeout: float = 60) -> dict:
+    """One cold start of a Textual app under a pseudo-terminal of TUI_SIZE. Seconds from launch to: the first
+    frame (`paint`, text the first frame always holds: escape sequences are stripped, as they split words), the
+    footer's keys ("Quit": Textual fills the footer a few frames later; the screen is complete), and, with
+    `question` typed then, the answer's text."""
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", TUI_SIZE[1], TUI_SIZE[0], 0, 0))
+    env = {k: v for k, v in env.items() if k not in ("COLUMNS", "LINES", "TMUX") and not k.startswith("TEXTUAL")}
+    env["TERM"] = "xterm-256color"
+    started = time.perf_counter()
+    proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT, start_new_session=True)
+    os.close(slave)
+    decode = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    pending, screen, asked_at = "", "", 0
+    times: dict[str, float] = {}
+
+    def read(wait: float) -> bool:
+        """Read what the app wrote within `wait` s into `screen` (an escape cut off at the end waits for the
+        rest); False once the app has closed the terminal."""
+        nonlocal pending, screen
+        if not select.select([master], [], [], wait)[0]:
+            return True
+        try:
+            data = os.read(master, 1 << 16)
+        except OSError:  # EIO: every copy of the terminal's other end is closed
+            return False
+        pending += decode.decode(data)
+        cut = pending.rfind("\x1b")
+        if cut < 0 or ANSI_ESCAPE.match(pending, cut):
+            cut = len(pending)
+        screen += ANSI_ESCAPE.sub("", pending[:cut])
+        pending = pending[cut:]
+        return bool(data)
+
+    try:
+        while time.perf_counter() - started < timeout and read(0.05):
+            now = time.perf_counter() - started
+            if "first_paint_s" not in times and paint in screen:
+                times["first_paint_s"] = now
+            if "first_paint_s" in times and "footer_s" not in times and "Quit" in screen:
+                times["footer_s"] = now
+                if question is not None:  # typed once the screen is complete: typed earlier, it slowed the
+                    os.write(master, question.encode() + b"\r")  # footer, which the bare app's is not
+                    asked_at = len(screen)
+            if question is not None and asked_at and answer in screen[asked_at:]:
+                times["first_answer_s"] = now
+            if "footer_s" in times and (question is None or "first_answer_s" in times):
+                break
+        os.write(master, b"\x11")  # ctrl+q
+        deadline = time.perf_counter() + 5
+        while proc.poll() is None and time.perf_counter() < deadline:
+            read(0.05)  # keep draining: a full terminal would block the app's last writes
+        times["quit_clean"] = proc.poll() == 0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        os.close(master)
+    return times
+
+
+def bench_tui(index: Path | None, runs: int = 5) -> dict:
+    """`qa --index INDEX` against the bare app, run alternately (the machine's speed drifts): median, min and max of
+    first paint, footer drawn and (qa only) first answer, for a question typed once the footer is drawn. Without
+    an index, one is built from the bundled seeds first, as `bench_cold` does."""
+    work = Path(tempfile.mkdtemp(prefix="qa-bench-tui-"))
+    bare = work / "bare_app.py"
+    bare.write_text(BARE_TUI)
+    if index is None:
+        index = work / "index"
+        env = {**os.environ, "QA_INDEX": str(index)}
+        subprocess.run([sys.executable, "-m", "qa", "index"], capture_output=True, env=env, cwd=ROOT, check=True)
+    # Bytecode cached, as for any installed package (with PYTHONDONTWRITEBYTECODE=1 qa's own modules would be
+    # compiled at every start); a first session of each, not counted, fills the cache.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(QA_INDEX=str(index), PYTHONPYCACHEPREFIX=str(work / "pycache"))
+    ours: list[dict] = []
+    floor: list[dict] = []
+    for run in range(runs + 1):
+        bare_times = tui_session([sys.executable, str(bare)], env, "bare status line", None, "")
+        qa_times = tui_session(
+            [sys.executable, "-m", "qa", "--index", str(index)], env, "all-MiniLM-L6-v2 · ", TUI_QUESTION, TUI_ANSWER
+        )
+        if run:
+            floor.append(bare_times)
+            ours.append(qa_times)
+    shutil.rmtree(work, ignore_errors=True)
+
+    def summary(sessions: list[dict], keys: tuple[str, ...]) -> dict:
+        out: dict = {}
+        for key in keys:
+            values = sorted(s[key] for s in sessions if key in s)
+            if values:
+                out[key] = {
+                    "median": round(statistics.median(values), 3),
+                    "min": round(values[0], 3),
+                    "max": round(values[-1], 3),
+                }
+            if len(values) < len(sessions):
+                out[f"{key}_missing"] = len(sessions) - len(values)  # not seen within the timeout
+        out["quit_clean"] = sum(bool(s.get("quit_clean")) for s in sessions)
+        return out
+
+    return {
+        "runs": runs,
+        "terminal": f"{TUI_SIZE[0]}x{TUI_SIZE[1]} pty, xterm-256color",
+        "qa": summary(ours, ("first_paint_s", "footer_s", "first_answer_s")),
+        "bare_textual": summary(floor, ("first_paint_s", "footer_s")),
+    }
+
+
+def print_tui(tui: dict) -> None:
+    print(f"TUI cold start ({tui['terminal']}, {tui['runs']} runs; median [min-max] s):")
+    for name in ("qa", "bare_textual"):
+        cells = [
+            f"{key[:-2].replace('_', ' ')} {v['median']:.3f} [{v['min']:.3f}-{v['max']:.3f}]"
+            for key, v in tui[name].items()
+            if isinstance(v, dict)
+        ]
+        print(f"  {name:13} {' · '.join(cells)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("index", "query", "cold", "ivf", "all"))
+    parser.add_argument("what", choices=("index", "query", "cold", "tui", "ivf", "all"))
     parser.add_argument("--ivf-size", type=int, default=400_000, help="vectors for the IVF benchmark")
     parser.add_argument(
         "--ivf-source",
@@ -377,11 +536,16 @@ def main() -> None:
     )
     parser.add_argument("--limit", type=int, default=1000, help="SciFact articles to index (max 5183)")
     parser.add_argument("--sizes", default="1000,10000,100000", help="chunk counts for query latency")
+    parser.add_argument("--tui-runs", type=int, default=5, help="cold starts of the TUI (and of a bare Textual app)")
     args = parser.parse_args()
     result: dict = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "cpus": os.cpu_count()}
     if args.what in ("cold", "all"):
         result["cold"] = bench_cold()
-        print("cold start:", result["cold"], flush=True)
+        print("cold start:", {k: v for k, v in result["cold"].items() if k != "tui"}, flush=True)
+        print_tui(result["cold"]["tui"])
+    if args.what == "tui":  # the TUI part of cold alone
+        result["tui"] = bench_tui(None, args.tui_runs)
+        print_tui(result["tui"])
     if args.what in ("index", "all"):
         result["index"] = bench_index(args.limit)
         print("indexing:", json.dumps(result["index"], indent=1), flush=True)
