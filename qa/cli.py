@@ -222,7 +222,11 @@ def cmd_ask(args: argparse.Namespace) -> None:
     settings = settings_of(args)
     embedder = embedder_of(settings)
     if not args.no_sync:
-        if not (settings.index / "catalog.sqlite").exists() or status_dict(settings)["stale"]:
+        from qa.embed import ONNX_FILE
+
+        # a sync also exports the query encoder an older index lacks: later questions then skip torch
+        missing = not (settings.index / "catalog.sqlite").exists() or not (settings.index / ONNX_FILE).exists()
+        if missing or status_dict(settings)["stale"]:
             from qa.errors import IndexLocked
 
             try:

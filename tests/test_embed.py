@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 
@@ -39,3 +41,14 @@ def test_cold_ask_does_not_import_torch(seed_corpus, seed_index):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.stdout.split() == ["True", "False", "False"], out.stderr
+
+
+def test_qa_ask_exports_the_query_encoder_an_older_index_lacks(seed_corpus, seed_index, tmp_path):
+    index = tmp_path / "index"
+    shutil.copytree(seed_index, index)
+    (index / ONNX_FILE).unlink()  # as an index built before the export existed
+    ask = [sys.executable, "-m", "qa", "ask", "--corpus", str(seed_corpus), "--index", str(index), "--json"]
+    first = subprocess.run([*ask, "Where is the next forum hosted?"], capture_output=True, text=True, cwd=ROOT)
+    assert first.returncode == 0, first.stderr
+    assert "Taganrog" in json.loads(first.stdout)["answer"]["text"]
+    assert (index / ONNX_FILE).is_file()  # the next question runs without torch

@@ -330,6 +330,19 @@ async def test_missing_index_is_built_on_start(tmp_path, seed_corpus, embedder):
         assert "Taganrog" in text(last_card(app))
 
 
+async def test_an_index_without_the_query_encoder_gets_one_on_start(settings, embedder):
+    from qa.embed import ONNX_FILE
+    from qa.tui.app import make_app
+
+    (settings.index / ONNX_FILE).unlink()  # an index built before the export existed
+    app = make_app(settings, embedder=embedder)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        assert (settings.index / ONNX_FILE).is_file()  # the next start answers without torch
+        await ask(pilot, "Where is the next forum hosted?")
+        assert "Taganrog" in text(last_card(app))
+
+
 async def test_empty_corpus_without_index_says_what_to_do(tmp_path, embedder):
     from qa.tui.app import make_app
     from qa.tui.screens import ErrorDialog

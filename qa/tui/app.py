@@ -179,10 +179,13 @@ class QAApp(App[None]):
 
                 self.embedder = Embedder(self.settings.model)
             embedder = self.embedder
+            from qa.embed import ONNX_FILE
             from qa.store import CATALOG
 
-            if not (self.settings.index / CATALOG).is_file():
-                self._index_label = "building the index"
+            no_catalog = not (self.settings.index / CATALOG).is_file()
+            # an index from before the ONNX export: one sync writes the encoder, later starts skip torch
+            if no_catalog or not (self.settings.index / ONNX_FILE).is_file():
+                self._index_label = "building the index" if no_catalog else "preparing the question encoder"
                 self._post(IndexProgress("loading the model", 0, 0))
                 in_daemon(lambda: embedder.model)
                 self._post(IndexProgress("reading the corpus", 0, 0))
