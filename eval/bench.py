@@ -6,7 +6,8 @@ cold start and memory. Prints a table and writes eval/reports/bench-<time>.json.
     python eval/bench.py cold                     # includes tui
     python eval/bench.py tui [--tui-runs 5]       # TUI first paint and first answer in a pty, and a bare Textual app
     python eval/bench.py ivf [--ivf-size 400000]  # IVF vs exact search, nprobe for recall@10 >= 0.95
-    python eval/bench.py all
+    python eval/bench.py peak [--peak-sizes 300,1200]  # index-process peak RSS, up to 100k chunks
+    python eval/bench.py all                      # all but ivf and peak
 
 The machine's speed swings from minute to minute, so indexing is reported as a ratio against raw
 `SentenceTransformer.encode` of the same texts, measured in the same process right after.
@@ -143,7 +144,7 @@ def chunk_and_sentence_texts(corpus: Path, embedder) -> list[str]:  # type: igno
     for path in list_files(corpus):
         for article in parse_file(path, corpus).articles:
             pending = planner._prepare(article, is_new=True)
-            texts.update({c.hash: c.text for c in pending.chunks})
+            texts.update({h: article.text[a:b] for a, b, h in pending.chunks})
             texts.update({h: article.text[a:b] for a, b, h in pending.sentences})
     return list(texts.values())
 
@@ -301,6 +302,191 @@ def bench_query(sizes: list[int], base_limit: int) -> dict:
         shutil.rmtree(grown)
     shutil.rmtree(work, ignore_errors=True)
     return out
+
+
+PEAK_LAUNCHER = r"""
+import json, os, re, sys, threading, time
+# Runs `python ARGS...` as a child of this small process and reports that child's own peak RSS
+# (os.wait4). A child started straight from the benchmark would inherit the benchmark's high-water
+# mark through fork/vfork + exec, and RUSAGE_CHILDREN is the maximum over every child ever reaped.
+# VmRSS/VmHWM are sampled to place the peak in a phase: rich's progress bar is forced on, and its
+# "embedding" and "saving" lines tell when embedding and the FAISS/BM25 rebuild start and end.
+started = time.perf_counter()
+read_end, write_end = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.dup2(write_end, 2)
+    os.execv(sys.executable, [sys.executable, *sys.argv[1:]])
+os.close(write_end)
+samples, marks, tail = [], {}, [""]
+
+def poll():
+    while True:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                vm = {line[:5]: int(line.split()[1]) // 1024 for line in f if line.startswith(("VmRSS", "VmHWM"))}
+        except OSError:
+            return
+        if "VmRSS" not in vm:  # exited, not yet reaped
+            return
+        samples.append((round(time.perf_counter() - started, 2), vm["VmRSS"], vm["VmHWM"]))
+        time.sleep(0.1)
+
+def read_stderr():
+    text = ""
+    with os.fdopen(read_end, "r", errors="replace") as f:
+        while chunk := f.read(256):
+            now = round(time.perf_counter() - started, 2)
+            text = (text + re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", chunk))[-4000:]
+            for name, pattern in (("embedding", "embedding"), ("saving", "saving"), ("saved", r"saving[^\n]*1/1")):
+                if name not in marks and re.search(pattern, text):
+                    marks[name] = now
+    tail[0] = text[-1500:]
+
+threading.Thread(target=poll, daemon=True).start()
+reader = threading.Thread(target=read_stderr)
+reader.start()
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - started
+reader.join()
+print(json.dumps({"rc": os.waitstatus_to_exitcode(status), "wall_s": round(wall, 1),
+    "peak_rss_mb": round(usage.ru_maxrss / 1024), "marks": marks, "samples": samples, "stderr_tail": tail[0]}))
+"""
+
+STUB_VECTORS_SCRIPT = """
+import sys
+import numpy as np
+from qa import cli
+from qa.embed import Embedder
+
+class StubVectors(Embedder):
+    # The real model loads and embeds the first batch (the longest texts first, so its working memory
+    # is what a real run allocates); later batches get random unit vectors instead of hours of inference.
+    calls = 0
+
+    def encode(self, texts, progress=None):
+        StubVectors.calls += 1
+        if StubVectors.calls == 1:
+            return super().encode(texts, progress)
+        v = np.random.default_rng(len(texts)).standard_normal((len(texts), self.dim)).astype(np.float32)
+        if progress:
+            progress(len(texts), len(texts))
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+cli.embedder_of = lambda settings: StubVectors(settings.model)
+cli.main(sys.argv[1:])
+"""
+
+
+def measure_index_process(*args: str) -> dict:
+    """Peak RSS and wall time of one index process (`python ARGS`, e.g. `-m qa index --json ...`),
+    measured by PEAK_LAUNCHER, with the process's peak before and through the FAISS/BM25 rebuild."""
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK_LAUNCHER, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "TTY_COMPATIBLE": "1", "TTY_INTERACTIVE": "1", "COLUMNS": "100"},
+    )
+    lines = done.stdout.strip().splitlines()
+    if done.returncode or not lines:
+        raise SystemExit(done.stderr)
+    run = json.loads(lines[-1])
+    if run["rc"]:
+        raise SystemExit(f"python {' '.join(args)[:200]} failed ({run['rc']}):\n{run['stderr_tail']}")
+    report = json.loads(lines[-2]) if len(lines) > 1 else {}
+    samples, marks = run["samples"], run["marks"]
+
+    def last_before(t: float) -> list:  # [seconds, VmRSS MB, VmHWM MB] of the last sample at or before t
+        return [s for s in samples if s[0] <= t][-1] if samples and samples[0][0] <= t else [t, None, None]
+
+    out = {
+        "wall_s": run["wall_s"],
+        "peak_rss_mb": run["peak_rss_mb"],
+        "chunks_embedded": report.get("chunks_embedded"),
+        "sentences_embedded": report.get("sentences_embedded"),
+        "articles_added": report.get("added"),
+    }
+    if "saving" in marks:  # scan, model load, embedding and commits
+        _, rss, hwm = last_before(marks["saving"])
+        out |= {"peak_before_faiss_bm25_mb": hwm, "rss_when_embedding_done_mb": rss, "faiss_bm25_at_s": marks["saving"]}
+    if "saved" in marks:
+        out |= {"peak_through_faiss_bm25_mb": last_before(marks["saved"])[2], "faiss_bm25_done_at_s": marks["saved"]}
+    step = max(1, len(samples) // 40)
+    out["rss_timeline_s_mb"] = samples[::step]  # [seconds, VmRSS, VmHWM so far]
+    return out
+
+
+def bench_peak(sizes: list[int], add: int, target: int) -> dict:
+    """Peak memory of real index processes: full builds of SciFact at `sizes` articles (does the
+    embedding phase grow with the corpus?), `add` new articles into a `target`-chunk index (the
+    measured peak at scale), and a from-scratch `target`-chunk build with stub vectors."""
+    from qa.store import Catalog
+
+    work = Path(tempfile.mkdtemp(prefix="qa-bench-peak-"))
+    qa_index = ("-m", "qa", "index", "--json", "--corpus")
+    out: dict = {"full_build": {}}
+    docs = write_corpus(work / "scifact", max(sizes) + add)  # the last `add` are the new articles below
+    for n in sorted(sizes):
+        corpus = work / f"corpus-{n}"
+        corpus.mkdir()
+        for doc in docs[:n]:
+            shutil.copy(work / "scifact" / f"{doc['_id']}.json", corpus)
+        run = measure_index_process(*qa_index, str(corpus), "--index", str(work / f"index-{n}"))
+        catalog = Catalog(work / f"index-{n}")
+        run["articles"], run["chunks"] = n, catalog.counts()[1]
+        catalog.close()
+        out["full_build"][str(n)] = run
+        print(f"full build, {n} articles:", {k: v for k, v in run.items() if k != "rss_timeline_s_mb"}, flush=True)
+
+    # incremental at scale: the largest build grown to `target` chunks, then `add` new real articles
+    largest = max(sizes)
+    index, corpus = work / "index-big", work / "corpus-big"
+    shutil.copytree(work / f"corpus-{largest}", corpus)
+    synthetic_index(work / f"index-{largest}", index, target, corpus=corpus)
+    (index / "query-encoder.onnx").unlink(missing_ok=True)  # export it again: everything `qa index` can do
+    for doc in docs[largest:]:
+        (corpus / f"new-{doc['_id']}.txt").write_text(f"{doc['title']}\n\n{doc['text']}\n")
+    files = sum(1 for _ in corpus.iterdir())
+    run = measure_index_process(*qa_index, str(corpus), "--index", str(index))
+    catalog = Catalog(index)
+    run["files"], run["chunks"] = files, catalog.counts()[1]
+    catalog.close()
+    out["incremental"] = run
+    print(f"add {add} articles at {target} chunks:", {k: v for k, v in run.items() if k != "rss_timeline_s_mb"})
+
+    # from scratch at scale: the same corpus into an empty index, real model loaded, stub vectors
+    run = measure_index_process(
+        "-c", STUB_VECTORS_SCRIPT, "index", "--json", "--corpus", str(corpus), "--index", str(work / "index-scratch")
+    )
+    catalog = Catalog(work / "index-scratch")
+    run["files"], run["chunks"] = files, catalog.counts()[1]
+    catalog.close()
+    out["scratch_stub_vectors"] = run
+    print("from scratch, stub vectors:", {k: v for k, v in run.items() if k != "rss_timeline_s_mb"}, flush=True)
+    shutil.rmtree(work, ignore_errors=True)
+
+    small, large = (out["full_build"][str(n)] for n in (min(sizes), largest))
+    if len(sizes) > 1 and large["chunks"] > small["chunks"]:
+        key = "peak_before_faiss_bm25_mb"
+        slope = (large[key] - small[key]) / (large["chunks"] - small["chunks"])
+        out["embedding_phase_growth_mb_per_1k_chunks"] = round(1000 * slope, 2)
+        out["embedding_phase_at_target_extrapolated_mb"] = round(large[key] + slope * (target - large["chunks"]))
+    return out
+
+
+def print_peak_table(peak: dict) -> None:
+    rows = [(f"full build, {n} articles", r) for n, r in peak["full_build"].items()]
+    rows += [("add articles to big index", peak["incremental"])]
+    rows += [("from scratch, stub vectors", peak["scratch_stub_vectors"])]
+    head = f"{'chunks':>7} {'embedded':>9} {'wall s':>7} {'peak MB':>8} {'<FAISS':>7} {'FAISS+BM25':>10}"
+    print(f"{'index process':28} {head}")
+    for name, r in rows:
+        embedded = (r["chunks_embedded"] or 0) + (r["sentences_embedded"] or 0)
+        print(
+            f"{name:28} {r['chunks']:>7} {embedded:>9} {r['wall_s']:>7} {r['peak_rss_mb']:>8} "
+            f"{r.get('peak_before_faiss_bm25_mb', '-'):>7} {r.get('peak_through_faiss_bm25_mb', '-'):>10}"
+        )
 
 
 def bench_ivf(source: Path, total: int) -> dict:
@@ -527,7 +713,14 @@ def print_tui(tui: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("index", "query", "cold", "tui", "ivf", "all"))
+    parser.add_argument(
+        "what",
+        choices=("index", "query", "cold", "tui", "ivf", "peak", "all"),
+        help="peak (index-process memory, ~40 min) is not part of all",
+    )
+    parser.add_argument("--peak-sizes", default="300,1200", help="SciFact articles per full build for peak")
+    parser.add_argument("--peak-add", type=int, default=200, help="articles added to the large index for peak")
+    parser.add_argument("--peak-chunks", type=int, default=100_000, help="chunks in the large index for peak")
     parser.add_argument("--ivf-size", type=int, default=400_000, help="vectors for the IVF benchmark")
     parser.add_argument(
         "--ivf-source",
@@ -555,6 +748,10 @@ def main() -> None:
     if args.what == "ivf":
         result["ivf"] = bench_ivf(Path(args.ivf_source), args.ivf_size)
         print("ivf:", json.dumps(result["ivf"], indent=1), flush=True)
+    if args.what == "peak":
+        sizes = [int(s) for s in args.peak_sizes.split(",")]
+        result["peak"] = bench_peak(sizes, args.peak_add, args.peak_chunks)
+        print_peak_table(result["peak"])
     REPORTS.mkdir(parents=True, exist_ok=True)
     path = REPORTS / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps(result, indent=1))
