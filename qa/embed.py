@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -16,13 +17,57 @@ Progress = Callable[[int, int], None]  # (done, total)
 ONNX_FILE = "query-encoder.onnx"  # the model's transformer exported once, for torch-free queries
 
 
-class Embedder:
+class Embedder(Protocol):
+    """What the indexer and the retriever need from an embedding model (the real one, or a test stand-in)."""
+
+    name: str
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int:
+        """Content word pieces a chunk may hold."""
+        ...
+
+    def index_settings(self) -> dict[str, object]:
+        """What stored vectors depend on (model, dimension, max_tokens, quantization "fp32"/"int8"):
+        a change forces `qa index --rebuild`."""
+        ...
+
+    def index_settings(self) -> dict[str, object]:
+        return {
+            "model": self.name,
+            "dimension": self.dim,
+            "max_tokens": self.max_tokens,
+            "quantization": "int8" if self.quantize else "fp32",
+        }
+
+    def prepare(self) -> str | None:
+        return None  # work in progress: the ONNX index path lands next
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+
+    def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        """Document vectors: normalised float32, in input order."""
+        ...
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def prepare(self) -> str | None:
+        """Make the fast path ready once (e.g. export ONNX if missing); a one-line warning when it had to
+        fall back, else None."""
+        ...
+
+
+class ModelEmbedder:
     """Loads the model on first use, so hashing-only runs and `--help` never pay for torch."""
 
     batch_size = 32
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, quantize: bool = False) -> None:
         self.name = name
+        self.quantize = quantize
         self.path = resolve_model_path(name)
         self.onnx: OnnxQueryEncoder | None = None
 
@@ -79,6 +124,17 @@ class Embedder:
             tok.no_padding()
             return tok
         return self.model.tokenizer._tokenizer  # a transformers fast tokenizer wraps one
+
+    def index_settings(self) -> dict[str, object]:
+        return {
+            "model": self.name,
+            "dimension": self.dim,
+            "max_tokens": self.max_tokens,
+            "quantization": "int8" if self.quantize else "fp32",
+        }
+
+    def prepare(self) -> str | None:
+        return None  # work in progress: the ONNX index path lands next
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         encoded = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
