@@ -1,0 +1,126 @@
+"""Measure qa.stories: Jaccard of copies vs different stories, grouping precision/recall, signature cost.
+
+python eval/stories_measure.py sample     # eval/stories_sample.jsonl: shingle sizes, thresholds, groups
+python eval/stories_measure.py cost FILE [BUILD_SECONDS]  # signature + grouping time (SciFact: 600 s build)
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from qa import stories
+
+HERE = Path(__file__).resolve().parent
+
+
+def load(path: Path) -> list[dict[str, str]]:
+    return [json.loads(line) for line in path.open() if line.strip()]
+
+
+def sample() -> None:
+    items = load(HERE / "stories_sample.jsonl")
+    pairs = list(itertools.combinations(range(len(items)), 2))
+    same = [items[i]["story"] == items[j]["story"] for i, j in pairs]
+    topic = [items[i]["topic"] == items[j]["topic"] for i, j in pairs]
+    print(
+        f"{len(items)} articles, {len({i['story'] for i in items})} stories, {sum(same)} copy pairs, "
+        f"{sum(t and not s for s, t in zip(same, topic))} same-topic different-story pairs"
+    )
+    print("exact Jaccard of shingle sets: lowest between copies, highest between different stories (same topic)")
+    for k in (2, 3, 4, 5, 6):
+        sets = [stories.shingles(it["text"], k) for it in items]
+        jac = [len(sets[i] & sets[j]) / len(sets[i] | sets[j]) for i, j in pairs]
+        low = min((j, p) for j, p, s in zip(jac, pairs, same) if s)
+        high = max((j, p) for j, p, s in zip(jac, pairs, same) if not s)
+        print(
+            f"  k={k}: copies >= {low[0]:.3f} ({items[low[1][0]]['id']}~{items[low[1][1]]['id']}), "
+            f"different <= {high[0]:.3f} ({items[high[1][0]]['id']}~{items[high[1][1]]['id']}), "
+            f"gap {low[0] - high[0]:.3f}"
+        )
+    # the estimate's spread: how often does a pair land on the wrong side of the threshold?
+    k = stories.SHINGLE
+    sets = [stories.shingles(it["text"], k) for it in items]
+    jac = np.array([len(sets[i] & sets[j]) / len(sets[i] | sets[j]) for i, j in pairs])
+    print(f"estimated Jaccard with k={k}: chance of a wrong side of the threshold, per pair, worst pair")
+    from scipy.stats import binom
+
+    for perm in (32, 64, 128):
+        for t in (0.35, 0.4, 0.45, 0.5):
+            need = int(np.ceil(t * perm))  # matches needed out of perm values
+            merge_diff = max(binom.sf(need - 1, perm, j) for j, s in zip(jac, same) if not s)
+            split_copy = max(binom.cdf(need - 1, perm, j) for j, s in zip(jac, same) if s)
+            print(
+                f"  perm={perm:3d} t={t:.2f}: P(merge different) <= {merge_diff:.1e}, "
+                f"P(miss a copy pair) <= {split_copy:.1e}"
+            )
+    # the real thing: StoryIndex over the sample, incremental, against the labels
+    index = stories.StoryIndex()
+    for it in items:
+        index.add(it["id"], stories.signature(it["text"]))
+    got = {it["id"]: index.story_of(it["id"]) for it in items}
+    tp = sum(s and got[items[i]["id"]] == got[items[j]["id"]] for (i, j), s in zip(pairs, same))
+    fp = sum((not s) and got[items[i]["id"]] == got[items[j]["id"]] for (i, j), s in zip(pairs, same))
+    print(
+        f"StoryIndex k={stories.SHINGLE} perm={stories.NUM_PERM} t={stories.THRESHOLD}: pair precision "
+        f"{tp / max(tp + fp, 1):.3f} ({fp} different-story pairs merged), recall {tp / sum(same):.3f} "
+        f"({tp}/{sum(same)} copy pairs grouped); {index.groups()} groups"
+    )
+    for story in sorted({*got.values()}):
+        print(f"    {story}: {index.members(story)}")
+    for (i, j), s in zip(pairs, same):
+        est = stories.jaccard(stories.signature(items[i]["text"]), stories.signature(items[j]["text"]))
+        if s or est >= 0.1:
+            print(
+                f"    {items[i]['id']}~{items[j]['id']} {'copy' if s else 'diff'}: "
+                f"exact {jac[pairs.index((i, j))]:.2f} est {est:.2f}"
+            )
+
+
+def cost(path: Path) -> None:
+    rows = load(path)
+    texts = [f"{r.get('title') or ''}\n{r.get('text') or r.get('body') or ''}".strip() for r in rows]
+    stories.signature("warm up")  # the datasketch import (about 1 s, scipy) is paid once per run
+    t0 = time.perf_counter()
+    sigs = [stories.signature(t) for t in texts]
+    t1 = time.perf_counter()
+    index = stories.StoryIndex()
+    for i, s in enumerate(sigs):
+        index.add(str(i), s)
+    t2 = time.perf_counter()
+    rebuilt = stories.StoryIndex.from_rows((str(i), s) for i, s in enumerate(sigs))
+    t3 = time.perf_counter()
+    index.add("one more", stories.signature(texts[0] + " A new closing sentence."))
+    t4 = time.perf_counter()
+    n = len(texts)
+    words = sum(len(t.split()) for t in texts) / n
+    print(f"{n} articles ({words:.0f} words on average)")
+    print(f"  signature: {t1 - t0:.2f} s, {1000 * (t1 - t0) / n:.3f} ms an article")
+    sizes = [len(index.members(s)) for s in {index.story_of(str(i)) for i in range(n)}]
+    grouped = sum(size for size in sizes if size > 1)
+    print(
+        f"  add one by one: {t2 - t1:.2f} s, {1000 * (t2 - t1) / n:.3f} ms an article; {index.groups()} groups "
+        f"({grouped} articles in them)"
+    )
+    print(f"  from_rows (load at the start of an incremental run): {t3 - t2:.2f} s; groups {rebuilt.groups()}")
+    print(f"  add one article to the loaded index: {1000 * (t4 - t3):.2f} ms")
+    build = float(sys.argv[3]) if len(sys.argv) > 3 else 600.0  # today's full SciFact build: about 10 min
+    share = ((t1 - t0) + (t2 - t1)) / build
+    print(f"  signatures + grouping as a share of a {build:.0f} s build: {100 * share:.2f} %")
+    big = [sorted(index.members(s)) for s in {index.story_of(str(i)) for i in range(n)} if len(index.members(s)) > 1]
+    for group in big[:10]:
+        print("   group:", [texts[int(i)][:70] for i in group if i.isdigit()])
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["sample"]:
+        sample()
+    elif sys.argv[1:2] == ["cost"]:
+        cost(Path(sys.argv[2]))
+    else:
+        sys.exit(__doc__)
