@@ -84,6 +84,21 @@ ITEMS: list[dict[str, str]] = [
         .rsplit("\n", 1)[0],
     },
     {
+        "id": "A9",
+        "story": "A",
+        "kind": "light edit and portal boilerplate: reworded lead, 'over 40', last paragraph cut, disclaimer added",
+        "text": "Media of China and Russia to deepen cooperation\n"
+        + A0_BODY.replace(
+            "BEIJING, Oct. 21 (Xinhua) -- China and Russia will step up efforts in media cooperation",
+            "Chinese and Russian media will strengthen their cooperation",
+        )
+        .replace("more than 40 representatives", "over 40 representatives")
+        .replace("the two countries.\n", "both countries.\n")
+        .rsplit("\n", 1)[0]
+        + "\nDisclaimer: This article is reproduced from other media. The purpose of reprinting is to convey more "
+        "information. It does not mean that this website agrees with its views.",
+    },
+    {
         "id": "A4",
         "story": "A",
         "kind": "correction: the count changed in a later copy",
