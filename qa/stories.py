@@ -212,7 +212,8 @@ class StoryIndex:
     def _set_group(self, group: set[str]) -> None:
         story = min(group)
         for old in {self._story.get(a) for a in group} - {None, story}:
-            self._members.pop(str(old), None)
+            if self._members.get(str(old), set()) <= group:  # merged away (a split part keeps its own)
+                self._members.pop(str(old), None)
         for a in group:
             if self._story.get(a) != story:
                 self._story[a] = story
