@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import random
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from qa import stories
 from qa.ingest import list_files, parse_file
@@ -110,7 +110,7 @@ def test_empty_text_matches_nothing() -> None:
 
 
 def test_add_merges_groups_a_bridge_joins_and_remove_splits(sample) -> None:  # type: ignore[no-untyped-def]
-    # three texts: L and R share nothing with each other, M is a copy of each (their two halves)
+    # L and R share nothing; M (the end of L and the start of R) is a copy of each
     words = [f"w{n}" for n in range(400)]
     left, right = " ".join(words[:200]), " ".join(words[200:])
     middle = " ".join(words[60:340])
@@ -120,7 +120,7 @@ def test_add_merges_groups_a_bridge_joins_and_remove_splits(sample) -> None:  # 
     index.add("R", signature(right))
     assert index.groups() == 0
     index.take_changes()
-    index.add("M", signature(left[:900] + " " + right[:900]))
+    index.add("M", signature(middle))
     assert index.story_of("L") == index.story_of("R") == index.story_of("M") == "L"
     assert index.take_changes() == {"M": "L", "R": "L"}  # only the rows that moved
     index.remove("M")
