@@ -8,7 +8,7 @@ import os
 import re
 import stat
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ class Article:
     path: str  # relative to the corpus folder
     title: str
     text: str  # cleaned article text; chunk offsets point into it
-    date: str | None = None  # ISO yyyy-mm-dd
+    date: str | None = None  # ISO yyyy-mm-dd, or --mm-dd when only a dateline without a year gives it
     outlet: str | None = None
     url: str | None = None
 
@@ -376,10 +376,36 @@ def from_record(obj: dict[str, Any], rel: str, key: str) -> Article | None:
         path=rel,
         title=title or first_words(body),
         text=f"{title}\n{body}" if title else body,
-        date=parse_date(_first(obj, "date", "published", "published_at", "pubdate", "datePublished") or ""),
-        outlet=one_line(_first(obj, "source", "outlet", "site", "sitename", "publisher") or "") or None,
+        date=parse_date(_first(obj, *DATE_KEYS) or "") or body_date(body),
+        outlet=one_line(_outlet_field(obj) or "") or body_outlet(body),
         url=one_line(_first(obj, "url", "link", "uri") or "") or None,
     )
+
+
+# Publication-date fields of JSON records and front matter, most specific first (never "updated").
+DATE_KEYS = (
+    "datePublished",
+    "published_at",
+    "publishedAt",
+    "published_date",
+    "publication_date",
+    "publish_date",
+    "pubDate",
+    "pubdate",
+    "published",
+    "date",
+)
+
+
+def _outlet_field(obj: dict[str, Any]) -> str | None:
+    """The outlet from source/outlet/site/publisher, also when given as {"name": ...} (schema.org style)."""
+    for key in ("source", "outlet", "site", "sitename", "site_name", "publisher"):
+        value = obj.get(key)
+        if isinstance(value, dict):
+            value = value.get("name")
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
 
 
 def from_html(html: str, rel: str) -> Article | None:
@@ -387,7 +413,14 @@ def from_html(html: str, rel: str) -> Article | None:
     import trafilatura
 
     doc = trafilatura.bare_extraction(
-        html, with_metadata=True, include_comments=False, include_tables=False, favor_precision=True
+        html,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=False,
+        favor_precision=True,
+        # metadata only (meta tags, schema.org, <time>, the URL): the extensive search would take any
+        # date written in the text for the publication date
+        date_extraction_params={"extensive_search": False, "original_date": True},
     )
     if doc is None:
         return None
@@ -403,8 +436,8 @@ def from_html(html: str, rel: str) -> Article | None:
         path=rel,
         title=title or first_words(body),
         text=body,
-        date=parse_date(str(meta.get("date") or "")),
-        outlet=one_line(str(meta.get("sitename") or "")) or None,
+        date=parse_date(str(meta.get("date") or "")) or body_date(body),
+        outlet=one_line(str(meta.get("sitename") or "")) or body_outlet(body),
         url=one_line(str(meta.get("url") or "")) or None,
     )
 
@@ -453,8 +486,10 @@ def from_text(text: str, rel: str, meta: dict[str, Any] | None = None) -> Articl
         path=rel,
         title=title or first_words(cleaned.body[0]),
         text=body,
-        date=parse_date(meta.get("date", "")) or find_date(header) or find_date(body[:300]),
-        outlet=one_line(meta.get("source") or meta.get("outlet") or "") or find_outlet(header + "\n" + body[:200]),
+        date=parse_date(_first(meta, *DATE_KEYS) or "") or find_date(header) or body_date(body),
+        outlet=one_line(meta.get("source") or meta.get("outlet") or "")
+        or find_outlet(header + "\n" + body[:200])
+        or body_outlet(body),
         url=one_line(meta.get("url", "")) or find_url(header),
     )
 
@@ -485,25 +520,33 @@ def first_words(text: str, n: int = 12) -> str:
 
 MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec"
 DATE_PATTERNS = [
-    re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"),
-    re.compile(rf"\b((?:{MONTHS})[a-z]*\.?)\s+(\d{{1,2}}),?\s+(\d{{4}})\b", re.I),
-    re.compile(rf"\b(\d{{1,2}})\s+((?:{MONTHS})[a-z]*\.?),?\s+(\d{{4}})\b", re.I),
+    re.compile(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b"),
+    re.compile(rf"\b((?:{MONTHS})[a-z]*\.?)\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I),
+    re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?((?:{MONTHS})[a-z]*\.?),?\s+(\d{{4}})\b", re.I),
 ]
 
 
 def parse_date(value: str) -> str | None:
-    """An ISO date from the usual ways articles write one, or None."""
+    """An ISO date from the usual ways articles write one (ISO 8601, "July 12, 2019", "12 Jul 2019",
+    RFC 2822, 2019/07/12, a Unix timestamp), or None. Day-month order is never guessed: "07/12/2019" is None."""
     value = value.strip()
     if not value:
         return None
     try:
+        # the day as written where it was published: "2019-07-12T23:30:00-05:00" is the 12th
         return datetime.fromisoformat(value.replace("Z", "+00:00")).date().isoformat()
     except ValueError:
-        return find_date(value)
+        pass
+    if re.fullmatch(r"\d{10}(\d{3})?(\.\d+)?", value):  # Unix seconds or milliseconds
+        seconds = float(value) / (1000 if len(value.split(".")[0]) == 13 else 1)
+        if 315532800 <= seconds <= 4102444800:  # 1980-2100: anything else is not a publication date
+            return datetime.fromtimestamp(seconds, tz=timezone.utc).date().isoformat()
+        return None
+    return find_date(value)
 
 
 def find_date(text: str) -> str | None:
-    explicit = re.search(r"(?im)^(?:date|published|posted)[:\s]+(.+)$", text)
+    explicit = re.search(r"(?im)^(?:date|published|posted)(?:\s+on)?[:\s]+(.+)$", text)
     if explicit:
         text = explicit.group(1)
     for n, pattern in enumerate(DATE_PATTERNS):
@@ -520,6 +563,29 @@ def find_date(text: str) -> str | None:
             return date(year, month, day).isoformat()
         except ValueError:
             continue
+    return None
+
+
+def body_date(body: str) -> str | None:
+    """The date of a dateline opening the article ("KAZAN, June 10, 2019 (Xinhua) --" gives 2019-06-10);
+    a dateline without a year gives --MM-DD, never a guessed year. Only used when no page date exists."""
+    from qa.dates import dateline_date, find_dateline
+
+    for line in body.split("\n", 3)[:3]:  # the title line may come first
+        dateline = find_dateline(line)
+        if dateline is not None:
+            return dateline_date(dateline)
+    return None
+
+
+def body_outlet(body: str) -> str | None:
+    """The agency of a dateline ("(Xinhua)"), when no outlet is given elsewhere."""
+    from qa.dates import find_dateline
+
+    for line in body.split("\n", 3)[:3]:
+        dateline = find_dateline(line)
+        if dateline is not None and dateline.outlet:
+            return one_line(dateline.outlet) or None
     return None
 
 

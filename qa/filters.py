@@ -1,0 +1,339 @@
+"""Date and outlet filters: typed in a question, turned into allowed chunk ids, applied inside FAISS and BM25."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from qa.dates import DateError, article_ordinal, parse_date
+
+IdArray = np.ndarray[Any, np.dtype[np.int64]]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Keep passages of articles dated since..until (inclusive) and from one of `outlets` (any if empty).
+    `as_of` is carried along when typed in the question box; it is not a filter but the asking date."""
+
+    since: date | None = None
+    until: date | None = None
+    outlets: tuple[str, ...] = ()
+    as_of: date | None = None
+
+    @property
+    def active(self) -> bool:
+        """True when some passages may be left out."""
+        return self.since is not None or self.until is not None or bool(self.outlets)
+
+    def to_dict(self) -> dict[str, Any]:
+        """For JSON output: ISO dates, the outlets as a list."""
+        return {
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+            "outlets": list(self.outlets),
+        }
+
+
+# since:2023-01-01 until:2023-06 outlet:Xinhua outlet:"The Herald" as-of:2022-01-01 (also from:/to:, source:)
+FILTER_WORD = re.compile(
+    r"(?<!\S)(?P<key>since|from|after|until|to|before|outlet|source|as-?of|as_of):"
+    r"(?:\"(?P<quoted>[^\"]*)\"|'(?P<single>[^']*)'|(?P<bare>\S+))",
+    re.I,
+)
+
+
+def parse_filter_words(question: str) -> tuple[str, Filters]:
+    """Split `since:DATE until:DATE outlet:NAME as-of:DATE` words off a typed question. A bad date raises
+    DateError with a one-line message; words that are not filters stay in the question."""
+    since: date | None = None
+    until: date | None = None
+    as_of: date | None = None
+    outlets: list[str] = []
+    for m in FILTER_WORD.finditer(question):
+        key = m.group("key").lower().replace("_", "-")
+        value = next(v for v in (m.group("quoted"), m.group("single"), m.group("bare")) if v is not None).strip()
+        if not value:
+            raise DateError(
+                f"{key}: needs a value, e.g. {key}:2023-01-01" if key != "outlet" else "outlet: needs a name"
+            )
+        if key in ("outlet", "source"):
+            outlets.append(value)
+        elif key in ("since", "from", "after"):
+            since = parse_date(value)
+        elif key in ("until", "to", "before"):
+            until = parse_date(value, end=True)
+        else:
+            as_of = parse_date(value, end=True)
+    if since and until and since > until:
+        raise DateError(f"since:{since} is after until:{until}: nothing can match")
+    rest = " ".join(FILTER_WORD.sub(" ", question).split())
+    return rest, Filters(since, until, tuple(dict.fromkeys(outlets)), as_of)
+
+
+def outlet_matches(outlet: str | None, wanted: tuple[str, ...]) -> bool:
+    """Case-insensitive whole-word match: "xinhua" matches "Xinhua" and "Xinhua News Agency", "AP"
+    does not match "Japan Today"."""
+    if not outlet:
+        return False
+    words = _words(outlet)
+    for name in wanted:
+        want = _words(name)
+        n = len(want)
+        if n and any(words[i : i + n] == want for i in range(len(words) - n + 1)):
+            return True
+    return False
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.casefold())
+
+
+@dataclass
+class ChunkFacets:
+    """Per chunk, what filters look at (its article's day and outlets), as arrays: filtering 100k chunks
+    is a few vectorised numpy operations, not an SQL query per question. Load once per index state."""
+
+    chunk_ids: IdArray  # sorted
+    chunk_article: np.ndarray[Any, np.dtype[np.int32]]  # index into the article arrays
+    article_day: np.ndarray[Any, np.dtype[np.int64]]  # date.toordinal(), -1 when undated or month-day only
+    outlet_names: list[str]
+    pair_article: np.ndarray[Any, np.dtype[np.int32]]  # (article, outlet) pairs: a copy's outlet counts too
+    pair_outlet: np.ndarray[Any, np.dtype[np.int32]]
+    _cache: dict[Filters, IdArray] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def load(cls, db: sqlite3.Connection) -> ChunkFacets:
+        """From the catalogue (qa.store.Catalog.db): tables articles(id, date, outlet, duplicate_of) and
+        chunks(id, article_id). A syndicated copy (duplicate_of set) lends its outlet to the original's
+        chunks, since those chunks stand for both."""
+        articles: dict[str, int] = {}
+        days: list[int] = []
+        names: dict[str, int] = {}
+        pairs: set[tuple[int, int]] = set()
+        rows = db.execute("SELECT id, date, outlet, duplicate_of FROM articles ORDER BY duplicate_of IS NOT NULL")
+        for article_id, day, outlet, original in rows:
+            if original is None:
+                articles[article_id] = len(days)
+                ordinal = article_ordinal(day)
+                days.append(-1 if ordinal is None else ordinal)
+            owner = articles.get(original if original is not None else article_id)
+            if owner is not None and outlet:
+                pairs.add((owner, names.setdefault(outlet, len(names))))
+        ids: list[int] = []
+        owners: list[int] = []
+        for chunk_id, article_id in db.execute("SELECT id, article_id FROM chunks ORDER BY id"):
+            owner = articles.get(article_id)
+            if owner is not None:
+                ids.append(chunk_id)
+                owners.append(owner)
+        pair_list = sorted(pairs)
+        return cls(
+            np.array(ids, dtype=np.int64),
+            np.array(owners, dtype=np.int32),
+            np.array(days, dtype=np.int64),
+            list(names),
+            np.array([a for a, _ in pair_list], dtype=np.int32),
+            np.array([o for _, o in pair_list], dtype=np.int32),
+        )
+
+    def allowed(self, filters: Filters) -> IdArray:
+        """The sorted chunk ids the filters keep (all of them when no filter is set). Undated articles,
+        and month-day-only ones, are outside any date range. Results are cached per Filters."""
+        if not filters.active:
+            return self.chunk_ids
+        cached = self._cache.get(filters)
+        if cached is not None:
+            return cached
+        keep = np.ones(len(self.article_day), dtype=bool)
+        if filters.since is not None or filters.until is not None:
+            keep &= self.article_day >= 0
+        if filters.since is not None:
+            keep &= self.article_day >= filters.since.toordinal()
+        if filters.until is not None:
+            keep &= self.article_day <= filters.until.toordinal()
+        if filters.outlets:
+            codes = [i for i, name in enumerate(self.outlet_names) if outlet_matches(name, filters.outlets)]
+            by_outlet = np.zeros(len(self.article_day), dtype=bool)
+            by_outlet[self.pair_article[np.isin(self.pair_outlet, codes)]] = True
+            keep &= by_outlet
+        result = self.chunk_ids[keep[self.chunk_article]] if len(self.chunk_ids) else self.chunk_ids
+        if len(self._cache) > 64:
+            self._cache.clear()
+        self._cache[filters] = result
+        return result
+
+
+def allowed_chunk_ids(db: sqlite3.Connection, filters: Filters) -> IdArray:
+    """One-off form of ChunkFacets.load(db).allowed(filters) (loads the facets each call: keep a
+    ChunkFacets per open index instead when answering many questions)."""
+    return ChunkFacets.load(db).allowed(filters)
+
+
+# Vector search inside the allowed ids ---------------------------------------------------------------------------
+def _selector(allowed_ids: IdArray) -> Any:
+    import faiss
+
+    ids = np.ascontiguousarray(allowed_ids, dtype=np.int64)
+    # IDSelectorBatch: a hash set with a Bloom-like prefilter; the selector keeps a pointer to nothing of
+    # ours (it copies the ids), so `ids` may be freed after construction
+    return faiss.IDSelectorBatch(len(ids), faiss.swig_ptr(ids))
+
+
+def dense_search_filtered(
+    index: Any, vector: np.ndarray[Any, Any], k: int, allowed_ids: IdArray
+) -> list[tuple[int, float]]:
+    """The k best (chunk id, score) among `allowed_ids` in a FAISS index: IndexIDMap2 over a flat index, or
+    an IVF index holding the chunk ids. Exactly min(k, allowed) hits: an IVF index whose probed lists hold
+    too few allowed vectors is searched again with more lists, up to all of them."""
+    import faiss
+
+    n_allowed = len(allowed_ids)
+    if n_allowed == 0 or index.ntotal == 0 or k <= 0:
+        return []
+    query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
+    want = min(k, n_allowed, int(index.ntotal))
+    selector = _selector(allowed_ids)
+    ivf = faiss.try_extract_index_ivf(index)
+    if ivf is None:
+        params = faiss.SearchParameters()
+        params.sel = selector  # IndexIDMap2 translates it to its internal row numbers (faiss >= 1.7.3)
+        scores, ids = index.search(query, want, params=params)
+        return _pairs(ids, scores)
+    nprobe = max(1, int(ivf.nprobe))
+    while True:
+        params = faiss.SearchParametersIVF()
+        params.sel = selector
+        params.nprobe = nprobe  # given params replace the index's own nprobe, so it is passed on
+        scores, ids = index.search(query, want, params=params)
+        found = _pairs(ids, scores)
+        if len(found) >= want or nprobe >= ivf.nlist:
+            return found
+        nprobe = min(int(ivf.nlist), nprobe * 4)
+
+
+def _pairs(ids: np.ndarray[Any, Any], scores: np.ndarray[Any, Any]) -> list[tuple[int, float]]:
+    return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+
+# BM25 inside the allowed ids ----------------------------------------------------------------------------------------
+def bm25_weight_mask(doc_chunk_ids: IdArray, allowed_ids: IdArray) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """bm25s `weight_mask` (one weight per BM25 document, in document order): 1 for documents whose chunk
+    id is allowed, 0 otherwise. `allowed_ids` must be sorted (ChunkFacets.allowed returns them so)."""
+    if len(allowed_ids) == 0:
+        return np.zeros(len(doc_chunk_ids), dtype=np.float32)
+    where = np.searchsorted(allowed_ids, doc_chunk_ids)
+    where[where >= len(allowed_ids)] = 0
+    mask: np.ndarray[Any, np.dtype[np.float32]] = (allowed_ids[where] == doc_chunk_ids).astype(np.float32)
+    return mask
+
+
+def bm25_search_filtered(lexical: Any, query: str, k: int, allowed_ids: IdArray) -> list[tuple[int, float]]:
+    """qa.lexical.Lexical.search restricted to `allowed_ids` (sorted): (chunk id, BM25 score) best first,
+    chunks sharing no term with the query left out, up to k. Scores are summed from the postings of the
+    query's terms alone (bm25s keeps them as a sparse matrix), kept where allowed: ~1 ms at 100k chunks,
+    where bm25s's own numpy scoring (`retrieve(weight_mask=...)`, used for BM25 variants with a
+    non-occurrence score) walks every document in Python-level loops (~50 ms)."""
+    chunk_ids = lexical.chunk_ids
+    if not len(chunk_ids) or not len(allowed_ids) or k <= 0:
+        return []
+    tokens = lexical.tokenizer.tokenize([query], update_vocab=False, return_as="ids", show_progress=False)
+    if not any(tokens[0]):
+        return []
+    retriever = lexical.retriever
+    if getattr(retriever, "nonoccurrence_array", None) is not None:
+        mask = bm25_weight_mask(chunk_ids, allowed_ids)
+        docs, scores = retriever.retrieve(
+            tokens, k=min(k, len(chunk_ids)), show_progress=False, n_threads=1, backend_selection="numpy",
+            weight_mask=mask,
+        )  # fmt: skip
+        return [(int(chunk_ids[d]), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+    matrix = retriever.scores
+    indptr = matrix["indptr"]
+    terms = np.asarray(tokens[0], dtype=np.int64)
+    terms = terms[terms < len(indptr) - 1]
+    if not len(terms):
+        return []
+    docs_parts = [matrix["indices"][indptr[t] : indptr[t + 1]] for t in terms]
+    score_parts = [matrix["data"][indptr[t] : indptr[t + 1]] for t in terms]
+    docs = np.concatenate(docs_parts).astype(np.int64)
+    weights = np.concatenate(score_parts).astype(np.float64)
+    doc_chunks = chunk_ids[docs]
+    where = np.searchsorted(allowed_ids, doc_chunks)
+    where[where >= len(allowed_ids)] = 0
+    keep = allowed_ids[where] == doc_chunks
+    if not keep.any():
+        return []
+    matched, inverse = np.unique(docs[keep], return_inverse=True)
+    totals = np.bincount(inverse, weights=weights[keep])
+    order = np.argsort(-totals, kind="stable")[:k] if len(totals) > k else np.argsort(-totals, kind="stable")
+    return [(int(chunk_ids[matched[i]]), float(totals[i])) for i in order if totals[i] > 0]
+
+
+def bench(n: int = 100_000, dim: int = 384, keep: float = 0.10, k: int = 100, queries: int = 50) -> dict[str, float]:
+    """Milliseconds (p50) of a filtered question at n passages: facets -> allowed ids, FAISS IndexIDMap2
+    (flat, random normalised vectors) with an IDSelector, and BM25 with a weight mask over synthetic texts.
+    Run: python -c "from qa.filters import bench; print(bench())" """
+    import time
+
+    import faiss
+
+    from qa.lexical import Lexical
+
+    faiss.omp_set_num_threads(1)
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((n, dim), dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.arange(1, n + 1, dtype=np.int64)
+    index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+    index.add_with_ids(vectors, ids)
+    articles = n // 5  # five passages an article
+    start = date(2015, 1, 1).toordinal()
+    facets = ChunkFacets(
+        ids,
+        (np.arange(n) // 5).astype(np.int32),
+        rng.integers(start, start + 3650, articles).astype(np.int64),
+        ["Outlet"],
+        np.zeros(0, dtype=np.int32),
+        np.zeros(0, dtype=np.int32),
+    )
+    # a date range holding `keep` of the articles (one year in ten, when keep is 0.1)
+    filters = Filters(date.fromordinal(start), date.fromordinal(start + int(3650 * keep) - 1))
+    vocabulary = [f"w{i}" for i in range(5000)]
+    texts = [" ".join(rng.choice(vocabulary, 40)) for _ in range(n)]
+    lexical = Lexical.build(ids.tolist(), texts)
+    timings: dict[str, list[float]] = {
+        "allowed": [],
+        "dense": [],
+        "bm25": [],
+        "total": [],
+        "dense_unfiltered": [],
+        "bm25_unfiltered": [],
+    }
+    for q in range(queries):
+        facets._cache.clear()  # a new filter each question: nothing cached
+        query = vectors[q] + rng.normal(0, 0.05, dim).astype(np.float32)
+        words = " ".join(rng.choice(vocabulary, 6))
+        t0 = time.perf_counter()
+        allowed = facets.allowed(filters)
+        t1 = time.perf_counter()
+        dense = dense_search_filtered(index, query, k, allowed)
+        t2 = time.perf_counter()
+        bm25_search_filtered(lexical, words, k, allowed)
+        t3 = time.perf_counter()
+        index.search(query.reshape(1, -1), k)
+        t4 = time.perf_counter()
+        lexical.search(words, k)
+        t5 = time.perf_counter()
+        assert len(dense) == k and np.isin([i for i, _ in dense], allowed).all()
+        for name, took in (("allowed", t1 - t0), ("dense", t2 - t1), ("bm25", t3 - t2), ("total", t3 - t0)):
+            timings[name].append(took)
+        timings["dense_unfiltered"].append(t4 - t3)
+        timings["bm25_unfiltered"].append(t5 - t4)
+    result = {name: round(float(np.percentile(v, 50)) * 1000, 2) for name, v in timings.items()}
+    result["kept"] = round(len(facets.allowed(filters)) / n, 3)
+    return result
