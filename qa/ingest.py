@@ -590,7 +590,11 @@ def body_outlet(body: str) -> str | None:
 
 
 def _month(name: str) -> int:
-    return [m[:3] for m in MONTHS.split("|")].index(name[:3].lower()) + 1
+    return MONTH_ABBREVIATIONS.index(name[:3].lower()) + 1
+
+
+# not MONTHS.split("|"): that lists both "sep" and "sept", which put October at 11
+MONTH_ABBREVIATIONS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
 
 DATELINE_SOURCE = re.compile(r"\((Xinhua|AP|AFP|Reuters|PTI|IANS|dpa|ANI|UPI|TASS|Kyodo|Yonhap|AA)\)")
