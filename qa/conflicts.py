@@ -23,6 +23,7 @@ class Extract:
     text: str
     citation: Any = None
     story: str | None = None  # copies of one story that disagree (a correction) are a conflict too
+    context: str = ""  # the passage or article around it: which edition ("the 12th conference") it is about
 
 
 @dataclass
@@ -66,7 +67,7 @@ DATELINE = re.compile(
 ISO_DATE = re.compile(r"\b(\d{4})-(\d\d)-(\d\d)\b")
 MONTH_DAY = re.compile(rf"\b({_MONTHS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}}))?", re.I)
 DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTHS})\b\.?(?:,?\s+(\d{{4}}))?", re.I)
-YEAR = re.compile(r"(?<![\d,.])(1[89]\d\d|20\d\d)(?![\d,])")
+YEAR = re.compile(r"(?<![\d,.])(1[89]\d\d|20\d\d)(?!\d|,\d)")
 TIME = re.compile(r"\b\d{1,2}(?::\d\d)+\b|\b\d{1,2}(?:\.\d\d)?\s*[ap]\.?m\b\.?", re.I)
 CLOCK = re.compile(r"\b(\d{1,2}):(\d\d):(\d\d)\b")  # a race time 2:05:41
 UNIT_SECONDS = {
@@ -136,7 +137,7 @@ def _numbers(text: str, unit: str | None) -> set[Value]:
 
 # How a report qualifies a count, as the range of true values it allows (journalistic rounding: "more
 # than 40" is 41-46 or so, "some 50" is 48-52); reports agree when their ranges overlap.
-LOWER = re.compile(r"\b(?:more than|over|above|at least|upwards of|in excess of|a record|record)\s*$", re.I)
+LOWER = re.compile(r"\b(?:more than|over|above|at least|upwards of|in excess of)\s*$", re.I)
 UPPER = re.compile(r"\b(?:fewer than|less than|under|below|up to|nearly|almost|just under|at most)\s*$", re.I)
 ABOUT = re.compile(r"\b(?:about|around|some|roughly|approximately|an estimated|estimated|close to|about)\s*$", re.I)
 
@@ -338,20 +339,34 @@ def agree(kind: str, a: set[Value], b: set[Value]) -> bool | None:
     if kind == "money":  # the same amount agrees ("$50,000" and "50,000 dollars" normalise alike)
         return any(x[1][1] == y[1][1] for x in a for y in b)
     if kind == "number":
-        return any(_overlap(_range(x[1]), _range(y[1])) for x in a for y in b)
+        return any(_numbers_agree(x[1], y[1]) for x in a for y in b)
     shared = {g for g, _ in a} & {g for g, _ in b}
     if not shared:
         return None
     return any(x == y for x in a for y in b if x[0] in shared)
 
 
-def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
-    return a[0] <= b[1] and b[0] <= a[1]
+def _numbers_agree(x: tuple[float, str], y: tuple[float, str]) -> bool:
+    """Alike-qualified counts agree when equal ("more than 40" ~ "over 40", not ~ "more than 45": a
+    corrected copy); otherwise when their ranges overlap ("more than 30,000" ~ "31,000")."""
+    if x[1] == y[1]:
+        return x[0] == y[0] or (x[1] == "about" and abs(x[0] - y[0]) <= 0.03 * max(x[0], y[0]))
+    (lo1, hi1), (lo2, hi2) = _range(x), _range(y)
+    return lo1 <= hi2 and lo2 <= hi1
 
 
-def relevant(question: str | None, text: str, min_share: float = 1 / 3) -> bool:
-    """The extract is about what the question asks: it holds a third of the question's words (an
-    independent report words things its own way; two-word questions are not filtered)."""
+ORDINAL = re.compile(
+    r"\b\d+(?:st|nd|rd|th)\b|\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth)\b", re.I
+)
+
+
+def relevant(question: str | None, text: str, min_share: float = 1 / 3, context: str = "") -> bool:
+    """The extract is about what the question asks: no other edition than the one it names, and a
+    third of its words (an independent report words things its own way; two-word questions pass)."""
+    wanted = {o.lower() for o in ORDINAL.findall(question or "")}
+    given = {o.lower() for o in ORDINAL.findall(text)} or {o.lower() for o in ORDINAL.findall(context)}
+    if wanted and given and not wanted & given:
+        return False  # "the 13th conference" is not answered by a report on the 12th
     words = _stems(question or "")
     return len(words) < 3 or len(words & _stems(text)) >= min_share * len(words)
 
@@ -363,7 +378,7 @@ def find_conflicts(kind: str | None, extracts: Sequence[Extract], question: str 
     it names itself ("How many attended the 2020 forum?": 2020) take no part."""
     if not kind:
         return []
-    typed = [(e, values(kind, e.text, question)) for e in extracts if relevant(question, e.text)]
+    typed = [(e, values(kind, e.text, question)) for e in extracts if relevant(question, e.text, context=e.context)]
     typed = [(e, v) for e, v in typed if v]
     # Best first, each extract joins the first group all of whose members it agrees with (or cannot be
     # compared with); no chaining, so "more than 40" ~ "more than 45" ~ "some 50" does not make 40 ~ 50.
@@ -419,6 +434,8 @@ def _show_value(granularity: str, value: Any) -> str:
     if granularity == "money":
         return f"{value[0]} {_show(value[1])}"
     if granularity == "s":
+        if value >= 86400 and value % 86400 == 0:  # "three days", not "72 h"
+            return f"{int(value) // 86400} days" if value > 86400 else "1 day"
         h, rest = divmod(int(value), 3600)
         m, s = divmod(rest, 60)
         return " ".join(f"{x} {u}" for x, u in ((h, "h"), (m, "min"), (s, "s")) if x) or "0 s"
