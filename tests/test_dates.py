@@ -273,7 +273,7 @@ def test_outlet_matching_is_by_whole_words():
     assert not outlet_matches("Japan Today", ("AP",)) and not outlet_matches(None, ("AP",))
 
 
-# Filters in the retriever ----------------------------------------------------------------------------------------------
+# Filters in the retriever ---------------------------------------------------------------------------------------
 @pytest.fixture
 def facets(tmp_path: Path) -> ChunkFacets:
     """A real catalogue holding the timeline corpus, one chunk per line; one article also stored as a
