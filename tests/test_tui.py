@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from qa.config import Settings
+from qa.service import Library
 
 pytestmark = pytest.mark.anyio  # async tests run on asyncio through anyio's pytest plugin
 
@@ -45,10 +46,25 @@ def settings(tmp_path, seed_corpus, seed_index) -> Settings:
 
 
 @pytest.fixture
-def app(settings, embedder):
+def library(settings, embedder):
+    """The service over the copied index, with the session's real model already loaded."""
+    library = Library(settings, embedder=embedder)
+    yield library
+    library.close()
+
+
+@pytest.fixture
+def app(library):
     from qa.tui.app import make_app
 
-    return make_app(settings, embedder=embedder)
+    return make_app(library)
+
+
+def app_over(settings, embedder, watch: bool = True):  # type: ignore[no-untyped-def]
+    """An app over its own Library (the embedder may be a gated one)."""
+    from qa.tui.app import make_app
+
+    return make_app(Library(settings, embedder=embedder), watch=watch)
 
 
 async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
@@ -86,6 +102,11 @@ def last_card(app):  # type: ignore[no-untyped-def]
 
 def status(app) -> str:  # type: ignore[no-untyped-def]
     return text(app.query_one("#status"))
+
+
+def notifications(app) -> str:  # type: ignore[no-untyped-def]
+    """The notifications on screen, as plain text (shown under `run_test(notifications=True)`)."""
+    return "\n".join(str(toast.render()) for toast in app.screen.query("Toast"))
 
 
 class GatedEmbedder:
@@ -191,10 +212,8 @@ async def test_up_and_down_walk_the_history(app):
 
 
 async def test_question_asked_before_ready_is_answered_once_ready(settings, embedder):
-    from qa.tui.app import make_app
-
     gate = threading.Event()
-    app = make_app(settings, embedder=GatedEmbedder(embedder, gate))
+    app = app_over(settings, GatedEmbedder(embedder, gate))
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
         assert "loading" in status(app)
@@ -231,9 +250,7 @@ async def test_help_and_digits_only_act_on_an_empty_input(app):
 
 
 async def test_new_article_is_noticed_reindexed_and_answers(settings, embedder):
-    from qa.tui.app import make_app
-
-    app = make_app(settings, embedder=embedder)
+    app = app_over(settings, embedder)
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(pilot)
         assert "2 articles" in status(app) and "up to date" in status(app)
@@ -243,10 +260,8 @@ async def test_new_article_is_noticed_reindexed_and_answers(settings, embedder):
             assert time.monotonic() < deadline, status(app)
             await pilot.pause(0.1)
             await settle(pilot)
-        old_retriever = app.retriever
         await pilot.press("ctrl+r")
         await settle(pilot)
-        assert app.retriever is not old_retriever  # swapped in once complete
         assert "3 articles" in status(app) and "up to date" in status(app)
         assert not app.query_one("#progress").has_class("-active")
         await ask(pilot, BRIDGE_QUESTION)
@@ -258,10 +273,8 @@ async def test_new_article_is_noticed_reindexed_and_answers(settings, embedder):
 
 
 async def test_questions_are_answered_from_the_old_index_while_reindexing(settings, embedder):
-    from qa.tui.app import make_app
-
     gate = threading.Event()
-    app = make_app(settings, embedder=GatedEmbedder(embedder, gate, documents=True))
+    app = app_over(settings, GatedEmbedder(embedder, gate, documents=True))
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(pilot)
         (settings.corpus / "kelvar_bridge.txt").write_text(BRIDGE_ARTICLE, encoding="utf-8")
@@ -286,11 +299,10 @@ def damage_catalogue(index) -> None:
 
 
 async def test_corrupt_index_shows_a_dialog_not_a_traceback(settings, embedder):
-    from qa.tui.app import make_app
     from qa.tui.screens import ErrorDialog
 
     damage_catalogue(settings.index)
-    app = make_app(settings, embedder=embedder)
+    app = app_over(settings, embedder)
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(pilot)
         assert isinstance(app.screen, ErrorDialog)
@@ -303,11 +315,10 @@ async def test_corrupt_index_shows_a_dialog_not_a_traceback(settings, embedder):
 
 
 async def test_rebuild_from_the_error_dialog(settings, embedder):
-    from qa.tui.app import make_app
     from qa.tui.screens import ErrorDialog
 
     damage_catalogue(settings.index)
-    app = make_app(settings, embedder=embedder)
+    app = app_over(settings, embedder)
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(pilot)
         assert isinstance(app.screen, ErrorDialog)
@@ -319,10 +330,8 @@ async def test_rebuild_from_the_error_dialog(settings, embedder):
 
 
 async def test_missing_index_is_built_on_start(tmp_path, seed_corpus, embedder):
-    from qa.tui.app import make_app
-
     settings = Settings.from_options(seed_corpus, tmp_path / "new-index", "all-MiniLM-L6-v2")
-    app = make_app(settings, embedder=embedder)
+    app = app_over(settings, embedder)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.press(*FORUM_QUESTION, "enter")  # asked while the index is being built
         await settle(pilot)
@@ -330,35 +339,35 @@ async def test_missing_index_is_built_on_start(tmp_path, seed_corpus, embedder):
         assert "Taganrog" in text(last_card(app))
 
 
-async def test_an_index_without_the_query_encoder_gets_one_on_start(settings, embedder):
-    from qa.embed import ONNX_FILE
-    from qa.tui.app import make_app
-
-    (settings.index / ONNX_FILE).unlink()  # an index built before the export existed
-    app = make_app(settings, embedder=embedder)
-    async with app.run_test(size=(100, 40)) as pilot:
+async def test_library_warnings_become_notifications(settings, embedder):
+    (settings.index / "vectors.faiss").write_bytes(b"not a FAISS index" * 100)  # a damaged derived file
+    app = app_over(settings, embedder)
+    async with app.run_test(size=(100, 40), notifications=True) as pilot:
         await settle(pilot)
-        assert (settings.index / ONNX_FILE).is_file()  # the next start answers without torch
-        await ask(pilot, "Where is the next forum hosted?")
+        shown = notifications(app)  # warned from the load worker's thread, shown by the app's
+        assert "vectors.faiss is damaged" in shown and "rebuilt from the catalogue" in shown
+        assert not app.query_one("#progress").has_class("-active")  # nothing re-indexed: the corpus did not change
+        await ask(pilot, FORUM_QUESTION)  # answered from the vectors rebuilt in memory
         assert "Taganrog" in text(last_card(app))
 
 
 async def test_empty_corpus_without_index_says_what_to_do(tmp_path, embedder):
-    from qa.tui.app import make_app
     from qa.tui.screens import ErrorDialog
 
     (tmp_path / "empty").mkdir()
     settings = Settings.from_options(tmp_path / "empty", tmp_path / "index", "all-MiniLM-L6-v2")
-    async with make_app(settings, embedder=embedder).run_test(size=(80, 24)) as pilot:
+    async with app_over(settings, embedder).run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert isinstance(pilot.app.screen, ErrorDialog)
         assert "no .txt, .md, .html" in text(pilot.app.screen)
 
 
 def test_core_never_imports_textual():
+    """Nor torch: the model loads where first used (test_ask.py's test_core_does_not_import_textual, merged here)."""
     code = (
         "import sys, qa.config, qa.errors, qa.ingest, qa.chunk, qa.embed, qa.store, qa.sync, qa.retrieve, "
-        "qa.answer, qa.cli; assert not [m for m in sys.modules if m.split('.')[0] == 'textual'], 'textual loaded'"
+        "qa.answer, qa.service, qa.cli; "
+        "loaded = [m for m in sys.modules if m.split('.')[0] in ('textual', 'torch')]; assert not loaded, loaded"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent)
 
@@ -460,19 +469,16 @@ async def test_sources_open_by_click_and_by_keys_from_the_chat(app):
 
 
 async def test_index_updated_by_another_process_is_reloaded(settings, embedder):
-    from qa.sync import Indexer
-    from qa.tui.app import make_app
-
-    app = make_app(settings, embedder=embedder)
-    app.recheck_seconds = 0.3  # the periodic check, 10 s in use
-    async with app.run_test(size=(100, 40)) as pilot:
+    app = app_over(settings, embedder, watch=False)  # the periodic check alone notices the other process
+    app.recheck_seconds = 0.3  # 10 s in use
+    async with app.run_test(size=(100, 40), notifications=True) as pilot:
         await settle(pilot)
-        before = app.retriever
         (settings.corpus / "kelvar_bridge.txt").write_text(BRIDGE_ARTICLE, encoding="utf-8")
-        # as `qa index` in another terminal would
-        await asyncio.to_thread(Indexer(settings.corpus, settings.index, embedder).run)
-        await until(pilot, lambda: app.retriever is not before and "3 articles" in status(app))
-        assert "up to date" in status(app)
+        other = Library(settings, embedder=embedder)  # `qa index` in another terminal
+        await asyncio.to_thread(other.index)
+        other.close()
+        await until(pilot, lambda: "reloaded" in notifications(app))
+        assert "3 articles" in status(app) and "up to date" in status(app)
         await settle(pilot)
-        await ask(pilot, BRIDGE_QUESTION)
+        await ask(pilot, BRIDGE_QUESTION)  # answered from the reloaded index, not the one opened at start
         assert "41 million euros" in last_card(app).answer.text

@@ -1,16 +1,19 @@
 """The `qa` terminal UI: ask questions of the corpus in a chat, read the cited articles, keep the index current.
 
-Threads: the model and index load in a thread worker while the window is already painted; each question runs
-in an exclusive thread worker (a newer one supersedes an older one); re-indexing runs in a thread worker and
-swaps the new Retriever in only when it is complete; a watchfiles thread notices changes in the corpus folder.
-Threads talk to the UI only through posted messages. The core (numpy, FAISS, the model) is imported inside the
-workers, so the first paint does not wait for it.
+A thin front end over `qa.service.Library`, which owns the policy (sync, open, ask, re-index, status).
+Threads: the index is made fresh, opened and the model warmed up in a thread worker while the window is already
+painted; each question runs in an exclusive thread worker (a newer one supersedes an older one); re-indexing runs
+in a thread worker while questions use the index already open; a watchfiles thread notices changes in the corpus
+folder. Threads never change the app's state: they post messages (qa.tui.messages) whose handlers do, and the
+Library's warnings become notifications through `call_from_thread`. Slow library calls run in daemon threads the
+workers wait on (`in_daemon`), so closing the app never waits for a sync or a model load.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
@@ -21,10 +24,9 @@ from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
-from qa.config import MAX_QUESTION_CHARS, Settings
-from qa.errors import IndexCorrupt, IndexMismatch
+from qa.config import MAX_QUESTION_CHARS
 from qa.tui.format import Source, status_text
 from qa.tui.messages import (
     AnswerFailed,
@@ -42,18 +44,27 @@ from qa.tui.messages import (
     StaleChecked,
     describe,
     in_daemon,
+    offers_rebuild,
     stale_state,
 )
 from qa.tui.widgets import AnswerCard, ProgressPanel, QuestionInput, SourceLink
 
 if TYPE_CHECKING:
-    from qa.retrieve import Retriever
+    from qa.answer import Answer
+    from qa.service import Library, Status
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total), as Library.index calls it
 
 WATCH_DEBOUNCE_MS = 400
 # A periodic check besides the watcher: it catches events a watcher misses (network folders) and an index
 # changed by another process (`qa index`, `qa watch`), which is then reloaded.
 RECHECK_SECONDS = 10.0
 PAINT_WAIT_SECONDS = 2.0  # the load and the watch wait for the first frames at most this long
+WARNING_TOASTS = 5  # per load or index run; a corpus of unreadable files would bury the screen in toasts
+
+
+def counts_of(status: Status | None) -> tuple[int, int] | None:
+    return (status.articles, status.chunks) if status is not None and status.built else None
 
 
 class ChatScreen(Screen[None]):
@@ -79,26 +90,28 @@ class QAApp(App[None]):
         Binding("pagedown", "chat_scroll('page_down')", show=False),
     ]
 
-    def __init__(self, settings: Settings, embedder: Any = None, watch: bool = True) -> None:
+    def __init__(self, library: Library, watch: bool = True) -> None:
         super().__init__()
-        self.settings = settings
-        self.embedder = embedder
+        self.library = library
+        library.warn = self._library_warning  # called from worker threads
         self.watch_corpus = watch
-        self.retriever: Retriever | None = None
         self.latest: AnswerCard | None = None  # the card whose sources 1-9 open
-        self._tag: str | None = None  # the index state the Retriever was opened on
-        self._ready_event = threading.Event()  # set once questions can be answered (or loading failed)
-        self._lock = threading.Lock()  # one search (or swap) at a time on a Retriever
-        self._load_error: str | None = None
+        # State below changes only on the app's thread (handlers); workers only read `library`.
+        self._loaded = False  # the load finished, ready or failed
+        self._load_error: str | None = None  # until an index run succeeds
+        self._pending: tuple[str, AnswerCard] | None = None  # the question asked before the load finished
         self._counts: tuple[int, int] | None = None
         self._state = "loading the index…"
         self._indexing = False
-        self._index_label = "re-indexing"
+        self._warnings = 0  # shown since the current load or index run began
+        self._ui_thread: int | None = None
+        # Shared with threads, never reassigned:
+        self._read_lock = threading.Lock()  # one question or article read at a time on the reader
         self._watch_stop = threading.Event()
         self._painted = threading.Event()  # the first frames are on screen (see _after_refresh)
 
     # --- layout ----------------------------------------------------------------------------------
-    def get_default_screen(self) -> Screen:
+    def get_default_screen(self) -> Screen[Any]:
         return ChatScreen(id="_default")
 
     def compose(self) -> ComposeResult:
@@ -111,10 +124,14 @@ class QAApp(App[None]):
         yield Static(id="status")
         yield Footer()
 
+    def _corpus_name(self) -> str:
+        corpus = self.library.settings.corpus
+        return corpus.name or str(corpus)
+
     def _welcome(self) -> Content:
         return Content.assemble(
             ("Ask a question about the articles in ", ""),
-            (self.settings.corpus.name or str(self.settings.corpus), "bold"),
+            (self._corpus_name(), "bold"),
             ".\n",
             "Answers are sentences quoted from the articles, with their source.\n",
             ("Enter", "bold"),
@@ -128,6 +145,7 @@ class QAApp(App[None]):
         )
 
     def on_mount(self) -> None:
+        self._ui_thread = threading.get_ident()
         self.query_one(QuestionInput).focus()
         self._show_status()
         self._load()
@@ -149,9 +167,8 @@ class QAApp(App[None]):
         self._watch_stop.set()
 
     def _show_status(self) -> None:
-        model = self.embedder.name if self.embedder is not None else self.settings.model
-        corpus = self.settings.corpus.name or str(self.settings.corpus)
-        self.query_one("#status", Static).update(Content(status_text(corpus, model, self._counts, self._state)))
+        text = status_text(self._corpus_name(), self.library.settings.model, self._counts, self._state)
+        self.query_one("#status", Static).update(Content(text))
 
     def _set_state(self, state: str, counts: tuple[int, int] | None = None) -> None:
         self._state = state
@@ -163,61 +180,80 @@ class QAApp(App[None]):
         """Post from a worker thread; a closing app may refuse, which is fine."""
         try:
             self.post_message(message)
-        except RuntimeError:
+        except RuntimeError:  # the event loop is already closed
             pass
+
+    def _library_warning(self, message: str) -> None:
+        """The Library's `warn`: called from worker threads (and the daemon threads they wait on)."""
+        if threading.get_ident() == self._ui_thread:
+            self._show_warning(message)
+            return
+        try:
+            self.call_from_thread(self._show_warning, message)
+        except RuntimeError:  # the app is not running any more
+            pass
+
+    def _show_warning(self, message: str) -> None:
+        if not self.is_running:
+            return
+        self._warnings += 1
+        if self._warnings <= WARNING_TOASTS:
+            self.notify(message, severity="warning", timeout=8)
+        elif self._warnings == WARNING_TOASTS + 1:
+            self.notify("More warnings not shown: `qa index` lists them all.", severity="warning", timeout=8)
+
+    def _progress(self, worker: Worker[Any], label: str) -> Progress:
+        """An index run's progress callback: posts to the panel, and stops the run once the worker is cancelled."""
+
+        def progress(phase: str, done: int, total: int) -> None:
+            if worker.is_cancelled:
+                raise Cancelled  # stop the sync between batches
+            self._post(IndexProgress(label, phase, done, total))
+
+        return progress
 
     # --- loading ---------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def _load(self) -> None:
         self._painted.wait(PAINT_WAIT_SECONDS)
-        if get_current_worker().is_cancelled:
+        worker = get_current_worker()
+        if worker.is_cancelled:
             return
+        library = self.library
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no tqdm bars over the screen
         try:
-            if self.embedder is None:
-                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no tqdm bars over the screen
-                from qa.embed import Embedder
-
-                self.embedder = Embedder(self.settings.model)
-            embedder = self.embedder
-            from qa.embed import ONNX_FILE
-            from qa.store import CATALOG
-
-            no_catalog = not (self.settings.index / CATALOG).is_file()
-            # an index from before the ONNX export: one sync writes the encoder, later starts skip torch
-            if no_catalog or not (self.settings.index / ONNX_FILE).is_file():
-                self._index_label = "building the index" if no_catalog else "preparing the question encoder"
-                self._post(IndexProgress("loading the model", 0, 0))
-                in_daemon(lambda: embedder.model)
-                self._post(IndexProgress("reading the corpus", 0, 0))
-                report = self._run_indexer(rebuild=False)
-                self._post(IndexDone(report.summary(), report.warnings, None))
-            retriever = self._open_retriever()
-            self._post(IndexOpened(retriever.catalog.counts()))
-            # loads the model (seconds: torch, sentence-transformers); the first encode pays one-off costs
-            in_daemon(lambda: embedder.encode_queries(["warm up"]))
-            with self._lock:
-                self.retriever = retriever
-            self._ready_event.set()
+            label = "updating the index" if library.built else "building the index"
+            progress = self._progress(worker, label)
+            report = in_daemon(lambda: library.refresh(progress))  # syncs only when the corpus changed
+            if report is not None:
+                self._post(IndexDone(report.summary(), None))
+            in_daemon(library.retriever)
+            self._post(IndexOpened(library.status(sizes=False)))
+            # loads the model (seconds: torch or ONNX Runtime); the first encode pays one-off costs
+            in_daemon(lambda: library.embedder.encode_queries(["warm up"]))
             self._post(ModelReady())
         except Cancelled:
             return
-        except Exception as e:  # noqa: BLE001 - every failure becomes a dialog, never a traceback
-            self._load_error = describe(e)
-            self._ready_event.set()  # questions waiting for the load now get the error
-            self._post(LoadFailed(self._load_error, isinstance(e, (IndexCorrupt, IndexMismatch))))
+        except Exception as e:  # every failure becomes a dialog, never a traceback
+            self._post(LoadFailed(describe(e), offers_rebuild(e)))
 
     def on_index_opened(self, message: IndexOpened) -> None:
-        self._set_state("loading the model…", message.counts)
+        self._set_state("loading the model…", counts_of(message.status))
 
     def on_model_ready(self, _: ModelReady) -> None:
+        self._loaded = True
         self._set_state("checking the corpus…")
         self._check_staleness()
-        self.set_interval(self.recheck_seconds, lambda: self.on_corpus_changed(CorpusChanged()))
+        self.set_interval(self.recheck_seconds, self._recheck)
+        self._ask_pending()
 
     def on_load_failed(self, message: LoadFailed) -> None:
+        self._loaded = True
+        self._load_error = message.error
         self.query_one(ProgressPanel).stop()
         self._indexing = False
         self._set_state("index not usable")
+        self._ask_pending()  # its card gets the error
         self._error_dialog("The index could not be loaded", message.error, message.offer_rebuild)
 
     def _error_dialog(self, title: str, error: str, offer_rebuild: bool) -> None:
@@ -230,21 +266,6 @@ class QAApp(App[None]):
         self.push_screen(ErrorDialog(title, error, offer_rebuild), chosen)
 
     # --- indexing --------------------------------------------------------------------------------
-    def _run_indexer(self, rebuild: bool):  # type: ignore[no-untyped-def]
-        """From a worker thread: the sync runs in a daemon thread, so closing the app never waits for it
-        (a killed sync leaves the old index usable); progress goes to the panel."""
-        from qa.sync import Indexer
-
-        worker = get_current_worker()
-
-        def progress(phase: str, done: int, total: int) -> None:
-            if worker.is_cancelled:
-                raise Cancelled  # stop the sync between batches
-            self._post(IndexProgress(phase, done, total))
-
-        indexer = Indexer(self.settings.corpus, self.settings.index, self.embedder, progress)
-        return in_daemon(lambda: indexer.run(rebuild=rebuild))
-
     def action_reindex(self) -> None:
         self._start_reindex(rebuild=False)
 
@@ -252,61 +273,41 @@ class QAApp(App[None]):
         if self._indexing:
             self.notify("The index is already being updated.")
             return
-        if not self._ready_event.is_set():
+        if not self._loaded:
             self.notify("Still loading the model; re-index once it is ready.")
             return
         self._indexing = True
-        self._index_label = "rebuilding the index" if rebuild else "re-indexing"
-        self._set_state(f"{self._index_label}…")
-        self.query_one(ProgressPanel).start(f"{self._index_label}: reading the corpus")
-        self._reindex(rebuild)
-
-    def _open_retriever(self) -> Retriever:
-        """From a worker thread: a Retriever on the index as it is now, remembering which state that is."""
-        from qa.retrieve import Retriever
-
-        tag = self._index_tag()  # read first: a change while opening shows as a difference later
-        retriever = Retriever(self.settings.index, self.embedder)
-        self._tag = tag
-        return retriever
-
-    def _index_tag(self) -> str:
-        from qa.store import Catalog
-        from qa.sync import derived_tag
-
-        catalog = Catalog(self.settings.index)
-        try:
-            return derived_tag(catalog)
-        finally:
-            catalog.close()
-
-    def _swap(self, retriever: Retriever) -> tuple[int, int]:
-        """Questions in flight finish on the old Retriever; the next ones use the new."""
-        counts = retriever.catalog.counts()
-        with self._lock:
-            old, self.retriever = self.retriever, retriever
-            self._load_error = None
-        if old is not None:
-            old.close()
-        return counts
+        self._warnings = 0
+        label = "rebuilding the index" if rebuild else "re-indexing"
+        self._set_state(f"{label}…")
+        self.query_one(ProgressPanel).start(f"{label}: reading the corpus")
+        self._reindex(rebuild, label)
 
     @work(thread=True, exclusive=True, group="index", exit_on_error=False)
-    def _reindex(self, rebuild: bool) -> None:
+    def _reindex(self, rebuild: bool, label: str) -> None:
+        library = self.library
+        progress = self._progress(get_current_worker(), label)
+
+        def run() -> tuple[str, Status]:
+            report = library.index(rebuild=rebuild, progress=progress)  # questions meanwhile use the open reader
+            library.retriever()  # open the new index now, not on the next question
+            return report.summary(), library.status(sizes=False)
+
         try:
-            report = self._run_indexer(rebuild)
-            counts = self._swap(self._open_retriever())
-            self._post(IndexDone(report.summary(), report.warnings, counts))
+            summary, status = in_daemon(run)
         except Cancelled:
             return
-        except Exception as e:  # noqa: BLE001
-            self._post(IndexFailed(describe(e), isinstance(e, (IndexCorrupt, IndexMismatch))))
+        except Exception as e:  # a dialog or a notification, never a traceback
+            self._post(IndexFailed(describe(e), offers_rebuild(e)))
+            return
+        self._post(IndexDone(summary, status))
 
     def on_index_progress(self, message: IndexProgress) -> None:
         panel = self.query_one(ProgressPanel)
-        label = f"{self._index_label}: {message.phase}"
-        if not self._indexing:  # the first build, started by the load worker
+        label = f"{message.label}: {message.phase}"
+        if not self._indexing:  # the run at start, by the load worker
             self._indexing = True
-            self._set_state(f"{self._index_label}…")
+            self._set_state(f"{message.label}…")
             panel.start(label)
         if message.total:
             panel.advance(label, message.done, message.total)
@@ -314,17 +315,15 @@ class QAApp(App[None]):
     def on_index_done(self, message: IndexDone) -> None:
         self._indexing = False
         self.query_one(ProgressPanel).stop()
-        for warning in message.warnings[:5]:
-            self.notify(warning, severity="warning", timeout=8)
         self.notify(f"Index updated: {message.summary}", timeout=6)
-        if message.counts is not None:  # None: the first build at start, which goes on to load
-            self._set_state("checking the corpus…", message.counts)
-            self._check_staleness()
+        if message.status is not None:  # None: the run at start, which goes on to load
+            self._load_error = None
+            self._set_state(stale_state(message.status), counts_of(message.status))
 
     def on_index_failed(self, message: IndexFailed) -> None:
         self._indexing = False
         self.query_one(ProgressPanel).stop()
-        if self.retriever is None:
+        if self._load_error is not None:
             self._set_state("index not usable")
         else:
             self._set_state("checking the corpus…")
@@ -337,42 +336,46 @@ class QAApp(App[None]):
     # --- staleness and watching ------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="stale", exit_on_error=False)
     def _check_staleness(self) -> None:
-        from qa.store import Catalog
-        from qa.sync import derived_tag, staleness
-
         try:
-            catalog = Catalog(self.settings.index)
-            try:
-                tag = derived_tag(catalog)
-                stale = staleness(catalog, self.settings.corpus)
-                counts = catalog.counts()
-            finally:
-                catalog.close()
-            state = stale_state(len(stale.new), len(stale.changed), len(stale.removed))
-            self._post(StaleChecked(state, counts, tag))
-        except Exception as e:  # noqa: BLE001
+            status = self.library.status(sizes=False)
+            changed = self.library.changed_since_open()
+        except Exception as e:  # shown in the status line
             self._post(StaleChecked(describe(e).split(":")[0], None))
+            return
+        self._post(StaleChecked(stale_state(status), status, changed))
 
     def on_stale_checked(self, message: StaleChecked) -> None:
-        if self._indexing:
+        if self._indexing:  # checked before this run began: its end brings a new status
             return
-        self._set_state(message.state, message.counts)
-        if message.tag and self._tag and message.tag != self._tag and self.retriever is not None:
+        self._set_state(message.state, counts_of(message.status))
+        if message.changed and self._load_error is None:
             self._reload()  # another process changed the index
 
     @work(thread=True, exclusive=True, group="reload", exit_on_error=False)
     def _reload(self) -> None:
+        library = self.library
+
+        def run() -> Status:
+            library.reload()
+            library.retriever()  # open it now, not on the next question
+            return library.status(sizes=False)
+
         try:
-            self._post(IndexReloaded(self._swap(self._open_retriever())))
-        except Exception as e:  # noqa: BLE001 - keep answering from the index already open
-            self._post(IndexFailed(describe(e), False))
+            self._post(IndexReloaded(in_daemon(run)))
+        except Cancelled:
+            return
+        except Exception as e:  # the next question tries again, and says why it cannot
+            self._post(IndexReloaded(None, describe(e)))
 
     def on_index_reloaded(self, message: IndexReloaded) -> None:
-        self._set_state(self._state, message.counts)
+        if message.error is not None:
+            self.notify(message.error, title="The index changed but could not be opened", severity="error")
+            return
+        self._set_state(self._state, counts_of(message.status))
         self.notify("The index was updated by another process; reloaded.", timeout=5)
 
     def _start_watcher(self) -> None:
-        corpus, stop = self.settings.corpus, self._watch_stop
+        corpus, stop = self.library.settings.corpus, self._watch_stop
 
         def watch_folder() -> None:
             try:
@@ -381,13 +384,16 @@ class QAApp(App[None]):
 
                 for _changes in watch(corpus, stop_event=stop, debounce=WATCH_DEBOUNCE_MS, rust_timeout=1000):
                     self._post(CorpusChanged())
-            except Exception:  # noqa: BLE001 - a folder that cannot be watched is left to the periodic check
+            except Exception:  # a folder that cannot be watched is left to the periodic check
                 return
 
         threading.Thread(target=watch_folder, name="qa-watch-corpus", daemon=True).start()
 
     def on_corpus_changed(self, _: CorpusChanged) -> None:
-        if self._ready_event.is_set() and not self._indexing:
+        self._recheck()
+
+    def _recheck(self) -> None:
+        if self._loaded and not self._indexing:
             self._check_staleness()
 
     # --- asking ----------------------------------------------------------------------------------
@@ -405,44 +411,59 @@ class QAApp(App[None]):
                 card.note("Skipped: a newer question was asked.", "superseded")
         for welcome in self.query("#welcome"):
             welcome.remove()
-        waiting = "Searching…" if self._ready_event.is_set() else "Waiting for the model and the index to load…"
+        waiting = "Searching…" if self._loaded else "Waiting for the model and the index to load…"
         card = AnswerCard(question, waiting)
         chat.mount(card.bubble, card)
         chat.scroll_end(animate=False)
-        self._search(question, card)
+        if self._loaded:
+            self._answer(question, card)
+        else:
+            self._pending = (question, card)  # asked once the load finishes
+
+    def _ask_pending(self) -> None:
+        if self._pending is not None:
+            question, card = self._pending
+            self._pending = None
+            if card.pending:
+                self._answer(question, card)
+
+    def _answer(self, question: str, card: AnswerCard) -> None:
+        if self._load_error is not None:
+            card.note(self._load_error, "error")
+        else:
+            self._search(question, card)
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
     def _search(self, question: str, card: AnswerCard) -> None:
-        from qa.answer import answer
-
         worker = get_current_worker()
-        while not self._ready_event.wait(0.1):  # asked before the model and index were ready
-            if worker.is_cancelled:
-                return
-        with self._lock:
-            if worker.is_cancelled:  # superseded while waiting
-                return
-            retriever = self.retriever
-            if retriever is None:
-                self._post(AnswerFailed(card, self._load_error or "the index is not loaded"))
-                return
-            try:
-                result = answer(retriever, question)
-            except Exception as e:  # noqa: BLE001
-                self._post(AnswerFailed(card, describe(e)))
-                return
-        if not worker.is_cancelled:
-            self._post(AnswerReady(card, result))
+
+        def run() -> Answer:
+            with self._read_lock:
+                if worker.is_cancelled:  # superseded while an earlier question was searched
+                    raise Cancelled
+                return self.library.ask(question, sync=False)  # the load, watch and ctrl+r keep it fresh
+
+        try:
+            result = in_daemon(run)
+        except Cancelled:
+            return
+        except Exception as e:  # in the card, never a traceback
+            self._post(AnswerFailed(card, describe(e)))
+            return
+        self._post(AnswerReady(card, result))
 
     def on_answer_ready(self, message: AnswerReady) -> None:
         card = message.card
+        if not card.pending:  # superseded by a newer question
+            return
         card.show(message.answer)
         self.latest = card
         chat = self.query_one("#chat", VerticalScroll)
         self.call_after_refresh(chat.scroll_to_widget, card.bubble, top=True, animate=False)
 
     def on_answer_failed(self, message: AnswerFailed) -> None:
-        message.card.note(message.error, "error")
+        if message.card.pending:
+            message.card.note(message.error, "error")
 
     # --- sources, help, scrolling ----------------------------------------------------------------
     @on(QuestionInput.Hotkey)
@@ -470,13 +491,26 @@ class QAApp(App[None]):
 
     @work(thread=True, exclusive=True, group="article", exit_on_error=False)
     def _fetch_article(self, source: Source) -> None:
-        with self._lock:
-            row = self.retriever.article(source.article_id) if self.retriever else None
-        self._post(ArticleFetched(source, row.text if row else None))
+        library = self.library
+
+        def run() -> str | None:
+            with self._read_lock:
+                row = library.retriever().article(source.article_id)
+            return row.text if row else None
+
+        try:
+            self._post(ArticleFetched(source, in_daemon(run)))
+        except Cancelled:
+            return
+        except Exception as e:  # a notification, never a traceback
+            self._post(ArticleFetched(source, None, describe(e)))
 
     def on_article_fetched(self, message: ArticleFetched) -> None:
         from qa.tui.screens import SourceScreen
 
+        if message.error is not None:
+            self.notify(message.error, title="The article could not be read", severity="error")
+            return
         if message.text is None:
             self.notify("That article is no longer in the index.", severity="warning")
             return
@@ -496,6 +530,7 @@ class QAApp(App[None]):
         getattr(self.query_one("#chat", VerticalScroll), f"action_{how}")()
 
 
-def make_app(settings: Settings, embedder: Any = None, watch: bool = True) -> QAApp:
-    """The app over `settings`; pass an already loaded embedder to skip loading the model (tests)."""
-    return QAApp(settings, embedder=embedder, watch=watch)
+def make_app(library: Library, watch: bool = True) -> QAApp:
+    """The app over `library` (the CLI's, or a test's with an already loaded embedder); `watch`: follow the
+    corpus folder with a watcher thread (the periodic check runs either way)."""
+    return QAApp(library, watch=watch)

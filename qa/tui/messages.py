@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from textual.message import Message
 from textual.worker import get_current_worker
 
-from qa.errors import QAError
+from qa.errors import IndexCorrupt, IndexMismatch, QAError
 from qa.tui.format import Source
 
 if TYPE_CHECKING:
     from qa.answer import Answer
+    from qa.service import Status
     from qa.tui.widgets import AnswerCard
 
 T = TypeVar("T")
@@ -21,13 +22,15 @@ T = TypeVar("T")
 
 # --- messages posted by worker threads ---------------------------------------------------------------
 class IndexOpened(Message):
-    def __init__(self, counts: tuple[int, int]) -> None:
+    """The reader is open; the model may still be loading."""
+
+    def __init__(self, status: Status) -> None:
         super().__init__()
-        self.counts = counts
+        self.status = status
 
 
 class ModelReady(Message):
-    pass
+    """The model answered its first question: questions can be asked."""
 
 
 class LoadFailed(Message):
@@ -38,15 +41,17 @@ class LoadFailed(Message):
 
 
 class IndexProgress(Message):
-    def __init__(self, phase: str, done: int, total: int) -> None:
+    def __init__(self, label: str, phase: str, done: int, total: int) -> None:
         super().__init__()
-        self.phase, self.done, self.total = phase, done, total
+        self.label, self.phase, self.done, self.total = label, phase, done, total
 
 
 class IndexDone(Message):
-    def __init__(self, summary: str, warnings: list[str], counts: tuple[int, int] | None) -> None:
+    """An index run finished; `status` is None for the run at start, which goes on to load."""
+
+    def __init__(self, summary: str, status: Status | None) -> None:
         super().__init__()
-        self.summary, self.warnings, self.counts = summary, warnings, counts
+        self.summary, self.status = summary, status
 
 
 class IndexFailed(Message):
@@ -69,15 +74,19 @@ class AnswerFailed(Message):
 
 
 class StaleChecked(Message):
-    def __init__(self, state: str, counts: tuple[int, int] | None, tag: str | None = None) -> None:
+    """The corpus compared with the index. `changed`: another process changed the index since it was opened."""
+
+    def __init__(self, state: str, status: Status | None, changed: bool = False) -> None:
         super().__init__()
-        self.state, self.counts, self.tag = state, counts, tag
+        self.state, self.status, self.changed = state, status, changed
 
 
 class IndexReloaded(Message):
-    def __init__(self, counts: tuple[int, int]) -> None:
+    """The index another process changed is open; or, with `error`, could not be opened."""
+
+    def __init__(self, status: Status | None, error: str | None = None) -> None:
         super().__init__()
-        self.counts = counts
+        self.status, self.error = status, error
 
 
 class CorpusChanged(Message):
@@ -85,20 +94,22 @@ class CorpusChanged(Message):
 
 
 class ArticleFetched(Message):
-    def __init__(self, source: Source, text: str | None) -> None:
+    """The article's text; None when it left the index; or an error."""
+
+    def __init__(self, source: Source, text: str | None, error: str | None = None) -> None:
         super().__init__()
-        self.source, self.text = source, text
+        self.source, self.text, self.error = source, text, error
 
 
 class Cancelled(Exception):
-    """The worker was cancelled (the app is closing): stop without a word."""
+    """The worker was cancelled (the app is closing, or a newer question came): stop without a word."""
 
 
 def in_daemon(fn: Callable[[], T]) -> T:
     """Run fn in a daemon thread and wait for it from a worker thread, giving up when the worker is cancelled.
 
-    Importing and loading the model takes seconds and cannot be interrupted; in a worker thread it would hold
-    the app's exit until done (the executor is joined), in a daemon thread it dies with the process."""
+    Loading the model or syncing the index takes seconds and cannot be interrupted; in a worker thread it would
+    hold the app's exit until done (the executor is joined), in a daemon thread it dies with the process."""
     worker = get_current_worker()
     done = threading.Event()
     box: dict[str, Any] = {}
@@ -106,7 +117,7 @@ def in_daemon(fn: Callable[[], T]) -> T:
     def run() -> None:
         try:
             box["value"] = fn()
-        except BaseException as e:  # noqa: BLE001 - handed to the waiting worker
+        except BaseException as e:  # handed to the waiting worker
             box["error"] = e
         finally:
             done.set()
@@ -128,6 +139,15 @@ def describe(error: BaseException) -> str:
     return f"unexpected {type(error).__name__}: {first}"
 
 
-def stale_state(new: int, changed: int, removed: int) -> str:
-    parts = [f"{n} {what}" for n, what in ((new, "new"), (changed, "changed"), (removed, "removed")) if n]
+def offers_rebuild(error: BaseException) -> bool:
+    """Errors a rebuild from the corpus repairs."""
+    return isinstance(error, (IndexCorrupt, IndexMismatch))
+
+
+def stale_state(status: Status) -> str:
+    """The status line's last part: how current the index is."""
+    if not status.built:
+        return "no index yet"
+    counts = ((len(status.new), "new"), (len(status.changed), "changed"), (len(status.removed), "removed"))
+    parts = [f"{n} {what}" for n, what in counts if n]
     return "stale: " + ", ".join(parts) if parts else "up to date"
