@@ -182,6 +182,7 @@ class TimeScope:
     as_of: date
     ranges: tuple[DateRange, ...] = ()  # explicit dates: a fitting passage lies in (or names) one of them
     relative: bool = False  # "next", "latest", "current", "this week"...: prefer the latest report <= as_of
+    forward: bool = False  # "next", "upcoming", "will": asks about something still to come as of then
     words: tuple[str, ...] = ()  # the time words found, in order
     # precomputed for time_features, which runs per candidate: (first, last) years of every range, and
     # (first, last + slack) day ordinals of the ranges that have begun by as_of (a future date, "the 2030
@@ -216,7 +217,8 @@ YEAR = re.compile(r"(?<![\d,.$£€#])(1[89]\d\d|20\d\d)(?:[-/–](\d\d))?(?![\d
 Q_MONTH = re.compile(
     rf"\b(?:in|during|since|until|by|of|last|this|early|late|mid-?|through)\s+({MONTH_RE})(?![\w-])", re.I
 )
-Q_WEEKDAY = re.compile(rf"\b(last\s+|this\s+|on\s+)?({WEEKDAY_RE})\b", re.I)
+Q_WEEKDAY = re.compile(rf"\b(last\s+|this\s+|next\s+|on\s+)?({WEEKDAY_RE})\b", re.I)
+FORWARD = re.compile(r"\b(next(?! to\b)|upcoming|will|going to|scheduled|planned|due to|set to|future)\b", re.I)
 Q_CALENDAR = re.compile(
     r"\b(today|tonight|yesterday|(?:this|last|past) (?:week|weekend|month|year)|"
     r"(?:earlier|later) this (?:week|month|year)|(\d+|a|one|two|three) (day|week|month|year)s? ago)\b",
@@ -285,17 +287,24 @@ def time_scope(question: str, as_of: date) -> TimeScope:
         if span:
             add(m, span[0], span[1], span[2])
     for m in Q_WEEKDAY.finditer(question):
-        day = _weekday_before(
-            WEEKDAYS.index(m.group(2).lower()), as_of, strict=bool(m.group(1) and "last" in m.group(1).lower())
-        )
+        weekday = WEEKDAYS.index(m.group(2).lower())
+        mod = (m.group(1) or "").strip().lower()
+        if mod == "this":  # the one of the asking date's week, Monday to Sunday: "this Saturday" may be ahead
+            day = as_of + timedelta(days=weekday - as_of.weekday())
+        elif mod == "next":
+            day = as_of + timedelta(days=(weekday - as_of.weekday() - 1) % 7 + 1)
+        else:
+            day = _weekday_before(weekday, as_of, strict=mod == "last")
         add(m, day, day, 7)
     relative = [m.group(0) for m in RELATIVE.finditer(question)]
     order = sorted(words + relative, key=lambda w: question.find(w))
     order = list(dict.fromkeys(order))  # "this week" is both a range and relative: list it once
-    return make_scope(as_of, ranges, bool(relative), order)
+    return make_scope(as_of, ranges, bool(relative), order, FORWARD.search(question) is not None)
 
 
-def make_scope(as_of: date, ranges: list[DateRange], relative: bool, words: list[str] | None = None) -> TimeScope:
+def make_scope(
+    as_of: date, ranges: list[DateRange], relative: bool, words: list[str] | None = None, forward: bool = False
+) -> TimeScope:
     """A TimeScope with its lookup tables filled in (for callers building one without a question)."""
     years = tuple((r.start.year, r.end.year) for r in ranges)
     past = tuple((r.start.toordinal(), r.end.toordinal() + r.slack) for r in ranges if r.start <= as_of)
@@ -303,7 +312,7 @@ def make_scope(as_of: date, ranges: list[DateRange], relative: bool, words: list
     months = sorted({r.start.month for r in ranges if (r.start.year, r.start.month) == (r.end.year, r.end.month)})
     pattern = "|".join(rf"{MONTH_NAMES[m - 1][:3]}(?:{MONTH_NAMES[m - 1][3:]}|\.)?" for m in months)
     month_words = re.compile(rf"\b(?:{pattern})\b", re.I) if months else None
-    return TimeScope(as_of, tuple(ranges), relative, tuple(words or ()), years, past, month_words)
+    return TimeScope(as_of, tuple(ranges), relative, forward, tuple(words or ()), years, past, month_words)
 
 
 def _nearest_day(month: int, day: int, as_of: date) -> date:
@@ -373,6 +382,8 @@ class TimeFeatures(NamedTuple):
     explicit: float  # 1 the article or the sentence is in an asked range, -1 both point elsewhere, 0 unknown
     recency: float  # relative questions: 1 on as_of, falling with log distance; 0 undated or not relative
     days_before: int | None  # as_of minus the article date in days (None: undated)
+    forward: float  # "next"/"upcoming" questions: 1 the sentence names the as_of year or later, -1 only
+    # earlier years (the "next" summit it announces has already happened), 0 no year or not forward
 
 
 LOG_DECADE = math.log1p(3650)
@@ -388,7 +399,12 @@ def time_features(scope: TimeScope, article_date: str | None, sentence: str = ""
     if scope.relative and days is not None and not after:
         recency = max(0.0, 1.0 - math.log1p(days) / LOG_DECADE)
     explicit = _explicit_fit(scope, day, sentence) if scope.ranges else 0.0
-    return TimeFeatures(after, explicit, recency, days)
+    forward = 0.0
+    if scope.forward and sentence:
+        years = sentence_years(sentence)
+        if years:
+            forward = 1.0 if max(last for _, last in years) >= scope.as_of.year else -1.0
+    return TimeFeatures(after, explicit, recency, days, forward)
 
 
 YEAR_HINT = re.compile(r"[12]\d\d\d")  # a cheap first look: most sentences name no year
@@ -426,11 +442,13 @@ def _explicit_fit(scope: TimeScope, day: int | None, sentence: str) -> float:
 
 def time_fit(scope: TimeScope, article_date: str | None, sentence: str = "") -> float:
     """One number for ranking, -1..1: -1 for an article after as_of; otherwise the mean of the explicit-date
-    fit and the recency the question calls for (each only where the question has it)."""
+    fit and the recency the question calls for (each only where the question has it), and of the forward
+    fit where a "next"/"upcoming" question meets a sentence naming a year."""
     f = time_features(scope, article_date, sentence)
     if f.after_as_of:
         return -1.0
     parts = ([f.explicit] if scope.ranges else []) + ([f.recency] if scope.relative else [])
+    parts += [f.forward] if scope.forward and f.forward else []
     return sum(parts) / len(parts) if parts else 0.0
 
 

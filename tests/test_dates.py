@@ -120,6 +120,8 @@ AS_OF = D("2022-03-10")  # a Thursday
         ("What happened on March 3, 2020?", [("2020-03-03", "2020-03-03")], False),
         ("What happened on 2020-03-03?", [("2020-03-03", "2020-03-03")], False),
         ("What happened in June?", [("2021-06-01", "2021-06-30")], False),  # the latest June by then
+        ("Who marches this Saturday?", [("2022-03-12", "2022-03-12")], False),  # ahead, in the same week
+        ("Who speaks next Monday?", [("2022-03-14", "2022-03-14")], True),
         ("Who won the 2022-23 season?", [("2022-01-01", "2023-12-31")], False),
         ("What happened in the 1990s?", [("1990-01-01", "1999-12-31")], False),
         ("Who may win the 2,000 metres?", [], False),  # "may" is a verb, 2,000 a number
@@ -168,6 +170,16 @@ def test_explicit_year_fit_by_article_date_and_by_the_sentence_own_years():
     future = time_scope("Who will host the 2030 World Cup?", AS_OF)
     assert time_fit(future, "2022-03-01", "Spain will host the 2030 World Cup.") == 1.0
     assert time_fit(future, "2022-03-01", "Spain will host the tournament.") == 0.0
+
+
+def test_forward_questions_prefer_sentences_naming_a_year_still_to_come():
+    scope = time_scope("Where will the next summit be held?", D("2022-01-01"))
+    assert scope.forward and scope.relative
+    assert time_features(scope, "2021-09-16", "Porto will host the next summit in 2022.").forward == 1.0
+    assert time_features(scope, "2019-09-12", "Tallinn will host the next summit in 2020.").forward == -1.0
+    assert time_features(scope, "2021-09-16", "Porto will host the next summit.").forward == 0.0
+    assert time_fit(scope, "2021-09-16", "Porto will host it in 2022.") > time_fit(scope, "2021-09-16", "Porto.")
+    assert not time_scope("Where was the summit held?", D("2022-01-01")).forward
 
 
 # The summit corpus: which report answers, as of which date ---------------------------------------------------------
