@@ -39,13 +39,8 @@ def to_docs(ranked: Ranked, article_of: Callable[[int], str], depth: int = ev.AR
 
 
 def convex(dense: Ranked, lexical: Ranked, weight: float) -> Ranked:
-    """The retriever's own fusion (qa.retrieve.fuse) at a given DENSE_WEIGHT."""
-    saved = retrieve.DENSE_WEIGHT
-    retrieve.DENSE_WEIGHT = weight
-    try:
-        return retrieve.fuse(dense, lexical, "hybrid")
-    finally:
-        retrieve.DENSE_WEIGHT = saved
+    """The retriever's own fusion (qa.retrieve.fuse) at a given dense weight."""
+    return retrieve.fuse(dense, lexical, "hybrid", dense_weight=weight)
 
 
 def minmax_convex(dense: Ranked, lexical: Ranked, weight: float) -> Ranked:
@@ -127,13 +122,13 @@ def main() -> None:
 
     import numpy as np
 
-    from qa.embed import Embedder
-    from qa.lexical import Lexical, _tokenizer
+    from qa.embed import ModelEmbedder
+    from qa.lexical import Lexical
 
     folder = Path(args.beir)
     _, queries_file, qrels_file = ev.beir_files(folder, args.split)
     index = Path(args.index) if args.index else ev.default_beir_index(folder)
-    embedder = Embedder("all-MiniLM-L6-v2")
+    embedder = ModelEmbedder("all-MiniLM-L6-v2")
     r = retrieve.Retriever(index, embedder)
     qrels = ev.read_qrels(qrels_file)
     queries = ev.read_queries(queries_file)
@@ -175,16 +170,11 @@ def main() -> None:
 
     lexical_sets = {}
     if args.bm25_params:
-        import bm25s
 
         ids, texts = r.catalog.all_chunk_texts()
-        tok = _tokenizer()
-        tokens = tok.tokenize(texts, return_as="tuple", show_progress=False)
         for spec in args.bm25_params:
             k1, b = (float(x) for x in spec.split(","))
-            bm = bm25s.BM25(k1=k1, b=b)
-            bm.index(tokens, show_progress=False)
-            lex = Lexical(bm, tok, np.array(ids, dtype=np.int64))
+            lex = Lexical.build(ids, texts, k1=k1, b=b)
             lexical_sets[f"k1={k1} b={b}"] = {q: lex.search(queries[q], args.depth) for q in qids}
     for name, lists in lexical_sets.items():
         score(f"bm25 {name} (chunks)", lists)
@@ -193,16 +183,10 @@ def main() -> None:
         score(f"rrf k=60, bm25 {name}", {q: rrf([dense[q], lists[q]], 60) for q in qids})
 
     if args.article_bm25:
-        import bm25s
-
         rows = r.catalog.db.execute("SELECT id, text FROM articles WHERE duplicate_of IS NULL ORDER BY id").fetchall()
-        numbers = np.array([article_number(a) for a, _ in rows], dtype=np.int64)
-        tok = _tokenizer()
-        tokens = tok.tokenize([t for _, t in rows], return_as="tuple", show_progress=False)
+        numbers = [article_number(a) for a, _ in rows]
         for k1, b in ((1.5, 0.75), (0.9, 0.4), (1.2, 0.75)):
-            bm = bm25s.BM25(k1=k1, b=b)
-            bm.index(tokens, show_progress=False)
-            lex = Lexical(bm, tok, numbers)  # "chunk ids" here are article numbers
+            lex = Lexical.build(numbers, [t for _, t in rows], k1=k1, b=b)  # "chunk ids" here are article numbers
             art_lex = {q: lex.search(queries[q], ev.ARTICLE_DEPTH * 3) for q in qids}
             art_dense = {q: collapse(dense[q], article_of) for q in qids}
             score(f"bm25 k1={k1} b={b} (whole articles)", art_lex, already_docs=True)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+from qa.digest import text_digest
 
 Span = tuple[int, int]
 TokenCounter = Callable[[Sequence[str]], list[int]]
@@ -19,11 +20,7 @@ class Chunk:
 
     @property
     def hash(self) -> str:
-        return text_hash(self.text)
-
-
-def text_hash(text: str) -> str:
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+        return text_digest(self.text)
 
 
 def split_sentences(text: str) -> list[Span]:

@@ -8,14 +8,20 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from qa.config import Settings
 from qa.errors import QAError
 
+if TYPE_CHECKING:
+    from qa.answer import Answer
+    from qa.service import Library
+    from qa.sync import Progress, SyncReport
+
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--corpus", help="folder of articles (default: bundled seeds/, or $QA_CORPUS)")
-    p.add_argument("--index", help="index folder (default: index/, or $QA_INDEX)")
+    p.add_argument("--index", help="index folder (default: one per corpus in the user's data folder, or $QA_INDEX)")
     p.add_argument(
         "--model", help="sentence-transformers model name or path (default: bundled all-MiniLM-L6-v2, or $QA_MODEL)"
     )
@@ -53,20 +59,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", metavar="PREVIOUS", help="an earlier report (.json): list what got worse and better")
     p.add_argument("--beir", metavar="DIR", help="a BEIR folder: corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv")
     p.add_argument("--split", default="test", help="qrels split for --beir (default test)")
-    p.add_argument("--reports", metavar="DIR", help="where reports are written (default eval/reports/)")
+    p.add_argument("--report", metavar="DIR", help="write the report (JSON and Markdown) into this folder")
     p.add_argument("--no-sync", action="store_true", help="do not bring the index up to date first")
-    _common(p)  # with --beir, --index is the BEIR set's own index (default eval/reports/NAME.beir-index/)
+    _common(p)  # with --beir, --index is the BEIR set's own index (default: <data folder>/beir/NAME)
 
     p = sub.add_parser("tui", help="open the terminal UI (the default)")
     _common(p)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def main(argv: Sequence[str] | None = None, library: Callable[[Settings], Library] | None = None) -> None:
+    """`library`: how to open a corpus and index (default: the service's Library with the real model)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv = ["tui", *argv]  # `qa` and `qa --index X` open the UI
     args = build_parser().parse_args(argv)
+    args.open_library = library
     command = args.command
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a model hub
     try:
@@ -92,22 +100,28 @@ def error(message: str, code: int = 1) -> None:
     raise SystemExit(code)
 
 
-def settings_of(args: argparse.Namespace) -> Settings:
-    return Settings.from_options(args.corpus, args.index, args.model)
+def warn(message: str) -> None:
+    from qa.ingest import printable
+
+    print(f"qa: warning: {printable(message)}", file=sys.stderr)
 
 
-def embedder_of(settings: Settings):  # type: ignore[no-untyped-def]
-    from qa.embed import Embedder
+def library_of(args: argparse.Namespace) -> Library:
+    settings = Settings.from_options(args.corpus, args.index, args.model)
+    if args.open_library is not None:
+        return args.open_library(settings)  # type: ignore[no-any-return]
+    from qa.service import Library
 
-    return Embedder(settings.model)
+    return Library(settings, warn=warn)
 
 
-def progress_bar() -> tuple[Callable[[str, int, int], None], Callable[[], None]]:
+def progress_bar() -> tuple[Progress, Callable[[], None]]:
     """A rich progress bar on stderr, shown only once embedding starts."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeRemainingColumn
+    from rich.progress import Progress as Bar
 
-    bar = Progress(
+    bar = Bar(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -127,88 +141,56 @@ def progress_bar() -> tuple[Callable[[str, int, int], None], Callable[[], None]]
     return update, bar.stop
 
 
-def run_index(settings: Settings, embedder, rebuild: bool = False, quiet: bool = False):  # type: ignore[no-untyped-def]
-    from qa.sync import Indexer
-
+def run_index(library: Library, rebuild: bool = False, quiet: bool = False) -> SyncReport:
     update, stop = progress_bar()
     try:
-        report = Indexer(settings.corpus, settings.index, embedder, update).run(rebuild=rebuild)
+        report = library.index(rebuild=rebuild, progress=update)
     finally:
         stop()
-    for warning in report.warnings:
-        print(f"qa: warning: {warning}", file=sys.stderr)
     if not quiet:
         print(report.summary(), file=sys.stderr)
     return report
 
 
 def cmd_index(args: argparse.Namespace) -> None:
-    settings = settings_of(args)
-    report = run_index(settings, embedder_of(settings), rebuild=args.rebuild, quiet=args.json)
+    report = run_index(library_of(args), rebuild=args.rebuild, quiet=args.json)
     if args.json:
         print(json.dumps(report.to_dict()))
 
 
-def status_dict(settings: Settings) -> dict:
-    from qa.store import Catalog
-    from qa.sync import check_corpus, staleness
-
-    out: dict = {"corpus": str(settings.corpus), "index": str(settings.index), "model": settings.model}
-    files = check_corpus(settings.corpus)
-    catalog = Catalog(settings.index)
-    try:
-        stored = catalog.settings()
-        stale = staleness(catalog, settings.corpus, files)
-        articles, chunks = catalog.counts()
-    finally:
-        catalog.close()
-    from qa.store import disk_size
-
-    size = disk_size(settings.index)  # files a concurrent `qa index` swaps meanwhile do not fail it
-    out.update(
-        indexed_model=stored.get("model"),
-        articles=articles,
-        chunks=chunks,
-        size_bytes=size,
-        stale=stale.stale,
-        new=stale.new,
-        changed=stale.changed,
-        removed=stale.removed,
-    )
-    return out
-
-
 def cmd_status(args: argparse.Namespace) -> None:
-    status = status_dict(settings_of(args))
+    status = library_of(args).status()
     if args.json:
-        print(json.dumps(status))
+        print(json.dumps(status.to_dict()))
         return
-    print(f"corpus   {status['corpus']}")
-    print(f"index    {status['index']} ({status['size_bytes'] / 2**20:.1f} MB)")
-    print(f"model    {status['indexed_model']}")
-    print(f"indexed  {status['articles']} articles, {status['chunks']} passages")
-    if not status["stale"]:
+    print(f"corpus   {status.corpus}")
+    print(f"index    {status.index} ({status.size_bytes / 2**20:.1f} MB)")
+    if not status.built:
+        print("status   not built yet; run `qa index` (or just ask: `qa ask` builds it)")
+        return
+    print(f"model    {status.indexed_model}")
+    print(f"indexed  {status.articles} articles, {status.chunks} passages")
+    if not status.stale:
         print("status   up to date")
         return
     print(
-        f"status   stale: {len(status['new'])} new, {len(status['changed'])} changed, "
-        f"{len(status['removed'])} removed file(s); run `qa index`"
+        f"status   stale: {len(status.new)} new, {len(status.changed)} changed, "
+        f"{len(status.removed)} removed file(s); run `qa index`"
     )
     for key in ("new", "changed", "removed"):
-        for rel in status[key]:
+        for rel in getattr(status, key):
             print(f"  {key:8} {rel}")
 
 
 def cmd_watch(args: argparse.Namespace) -> None:
     from watchfiles import watch
 
-    settings = settings_of(args)
-    embedder = embedder_of(settings)
-    run_index(settings, embedder)
-    print(f"watching {settings.corpus} (ctrl+c to stop)", file=sys.stderr)
-    for _changes in watch(settings.corpus, debounce=1000, raise_interrupt=False):
+    library = library_of(args)
+    run_index(library)
+    print(f"watching {library.settings.corpus} (ctrl+c to stop)", file=sys.stderr)
+    for _changes in watch(library.settings.corpus, debounce=1000, raise_interrupt=False):
         try:
-            run_index(settings, embedder)
+            run_index(library)
         except QAError as e:
             print(f"qa: error: {e}", file=sys.stderr)
 
@@ -219,46 +201,31 @@ def cmd_ask(args: argparse.Namespace) -> None:
     question = check_question(args.question)  # fail fast, before any model loads
     if args.k < 1:
         raise QAError("-k must be at least 1")
-    settings = settings_of(args)
-    embedder = embedder_of(settings)
+    library = library_of(args)
     if not args.no_sync:
-        from qa.embed import ONNX_FILE
-
-        # a sync also exports the query encoder an older index lacks: later questions then skip torch
-        missing = not (settings.index / "catalog.sqlite").exists() or not (settings.index / ONNX_FILE).exists()
-        if missing or status_dict(settings)["stale"]:
-            from qa.errors import IndexLocked
-
-            try:
-                run_index(settings, embedder)
-            except IndexLocked:  # another `qa index` is running: answer from the last complete index
-                if not (settings.index / "catalog.sqlite").exists():
-                    raise
-                print(
-                    "qa: warning: the index is being updated by another `qa index`; "
-                    "answering from its last complete state",
-                    file=sys.stderr,
-                )
-    from qa.answer import answer
-    from qa.retrieve import Retriever
-
-    retriever = Retriever(settings.index, embedder)
-    result = answer(retriever, question, k=args.k, mode=args.mode)
+        update, stop = progress_bar()
+        try:
+            report = library.refresh(progress=update)
+        finally:
+            stop()
+        if report is not None:
+            print(report.summary(), file=sys.stderr)
+    result = library.ask(question, k=args.k, mode=args.mode, sync=False)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
         print_answer(result)
 
 
-def print_answer(result) -> None:  # type: ignore[no-untyped-def]
+def print_answer(result: Answer) -> None:
     from rich.console import Console
     from rich.text import Text
 
     console = Console(highlight=False)
     console.soft_wrap = not console.is_terminal  # piped: lines as in the article, not cut at 80 columns
     result = _terminal_safe(result)
-    if result.answered:
-        c = result.citation
+    c = result.citation
+    if result.answered and c is not None and result.text is not None and result.passage is not None:
         if not console.is_terminal:  # no highlight when piped: name the extract first
             console.print(f"Answer: {result.text}\n")
         passage = Text(result.passage)
@@ -281,7 +248,7 @@ def print_answer(result) -> None:  # type: ignore[no-untyped-def]
         console.print(Text(snippet))
 
 
-def _terminal_safe(obj):  # type: ignore[no-untyped-def]
+def _terminal_safe(obj: Any) -> Any:
     """A copy of a result whose strings show control characters (line breaks apart) as U+FFFD: no escape sequence from a
     file name or an old index reaches the terminal raw, and offsets still hold (one char for one)."""
     import dataclasses
@@ -298,9 +265,9 @@ def _terminal_safe(obj):  # type: ignore[no-untyped-def]
     return obj
 
 
-def _answer_chunk(result) -> int | None:  # type: ignore[no-untyped-def]
+def _answer_chunk(result: Answer) -> int | None:
     for hit in result.hits:
-        if hit.path == result.citation.path and hit.text == result.passage:
+        if result.citation and hit.path == result.citation.path and hit.text == result.passage:
             return hit.chunk_id
     return None
 
@@ -311,52 +278,46 @@ def cmd_eval(args: argparse.Namespace) -> None:
     if args.k < 1:
         raise QAError("-k must be at least 1")
     previous = ev.load_report(args.compare) if args.compare else None  # fail fast, before any model loads
-    settings = settings_of(args)
-    if args.beir:
-        beir_index = Path(args.index).expanduser() if args.index else ev.default_beir_index(Path(args.beir))
-        ev.beir_files(Path(args.beir), args.split)
-        embedder = embedder_of(settings)
-        update, stop = progress_bar()
-        try:
-            report = ev.run_beir(args.beir, args.split, args.mode, beir_index, embedder, update)
-        finally:
-            stop()
-        ev.stamp(report, settings.model, beir=str(Path(args.beir).resolve()), passages_per_query=ev.BEIR_PASSAGES)
-    else:
-        questions = ev.load_questions(args.questions or ev.QUESTIONS)
-        embedder = embedder_of(settings)
-        missing = not (settings.index / "catalog.sqlite").exists()
-        if not args.no_sync and (missing or status_dict(settings)["stale"]):
-            run_index(settings, embedder, quiet=args.json)
-        from qa.retrieve import Retriever
-
-        retriever = Retriever(settings.index, embedder)
-        try:
-            report = ev.run_questions(retriever, questions, args.mode, args.k)
-        finally:
-            retriever.close()
-        ev.stamp(
-            report,
-            settings.model,
-            k=args.k,
-            corpus=str(settings.corpus),
-            index=str(settings.index),
-            questions=str(Path(args.questions or ev.QUESTIONS)),
-        )
+    library = library_of(args)
+    settings = library.settings
+    update, stop = progress_bar()
+    try:
+        if args.beir:
+            beir_index = Path(args.index).expanduser() if args.index else ev.default_beir_index(Path(args.beir))
+            report = ev.run_beir(args.beir, args.split, args.mode, beir_index, library.embedder, update)
+            ev.stamp(report, settings.model, beir=str(Path(args.beir).resolve()), passages_per_query=ev.BEIR_PASSAGES)
+        else:
+            questions_file = ev.questions_file(args.questions)
+            questions = ev.load_questions(questions_file)
+            if not args.no_sync:
+                library.refresh(progress=update)
+            report = ev.run_questions(library.retriever(), questions, args.mode, args.k)
+            ev.stamp(
+                report,
+                settings.model,
+                k=args.k,
+                corpus=str(settings.corpus),
+                index=str(settings.index),
+                questions=str(questions_file),
+            )
+    finally:
+        stop()
+        library.close()
     if previous is not None:
         report["comparison"] = ev.compare(previous, report)
-    json_path, md_path = ev.write_report(report, args.reports or ev.REPORTS)
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
     else:
         print(ev.to_text(report), end="")
-    print(f"report written to {json_path} and {md_path.name}", file=sys.stderr)
+    if args.report:
+        json_path, md_path = ev.write_report(report, args.report)
+        print(f"report written to {json_path} and {md_path.name}", file=sys.stderr)
 
 
 def cmd_tui(args: argparse.Namespace) -> None:
     from qa.tui.app import make_app
 
-    make_app(settings_of(args)).run()
+    make_app(library_of(args)).run()
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {

@@ -10,13 +10,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa import config
 from qa.errors import QAError
+from qa.metrics import ranking_metrics
 
-REPORTS = config.PROJECT_ROOT / "eval" / "reports"
-QUESTIONS = config.PROJECT_ROOT / "eval" / "questions.jsonl"
+if TYPE_CHECKING:
+    from qa.embed import ModelEmbedder
+    from qa.retrieve import Retriever
+    from qa.sync import Progress, SyncReport
+
+# The bundled question set, when running from a source checkout (an installed qa needs --questions).
+QUESTIONS = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
 ARTICLE_DEPTH = 100  # passages searched to rank articles for recall@k / MRR@10 on the question set
 BEIR_PASSAGES = 300  # passages searched per BEIR query: enough for 100 distinct documents (≈2.5 passages each)
 QUESTION_METRICS = ("recall@1", "recall@3", "recall@5", "mrr@10")
@@ -28,7 +34,6 @@ TARGETS = (
     ("answerable_wrongly_flagged", "<=", 0.05),
 )
 
-Progress = Callable[[str, int, int], None]
 
 
 class EvalError(QAError):
@@ -42,6 +47,15 @@ class Question:
     answers: list[str]
     article: str | None  # gold article id or path; None for questions the corpus cannot answer
     answerable: bool
+
+
+def questions_file(path: str | None) -> Path:
+    """The question set to run: the one given, else the bundled one of a source checkout."""
+    if path:
+        return Path(path).expanduser()
+    if QUESTIONS.is_file():
+        return QUESTIONS
+    raise EvalError("no question set given: pass --questions FILE (one JSON object a line)")
 
 
 def load_questions(path: Path | str) -> list[Question]:
@@ -90,30 +104,7 @@ def contains_answer(extract: str | None, answers: Iterable[str]) -> bool:
     return any(_norm(a) and _norm(a) in text for a in answers)
 
 
-# --- ranking metrics (ranx) --------------------------------------------------------------------------
-def ranking_metrics(
-    qrels: dict[str, dict[str, int]], run: dict[str, list[str]], metrics: Iterable[str]
-) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
-    """Mean and per-query scores from ranx; `run` maps a query to its documents best first."""
-    metrics = list(metrics)
-    qrels = {q: {d: int(r) for d, r in docs.items() if r > 0} for q, docs in qrels.items()}
-    qrels = {q: docs for q, docs in qrels.items() if docs}
-    if not qrels:
-        return {m: 0.0 for m in metrics}, {m: {} for m in metrics}
-    from ranx import Qrels, Run, evaluate  # type: ignore[import-untyped]  # numba: slow import, only when measuring
-
-    # ranx ranks by score: give strictly decreasing scores so our order is kept exactly
-    run_dict = {
-        q: {d: float(len(docs) - i) for i, d in enumerate(docs)} for q, docs in run.items() if q in qrels and docs
-    }
-    ranx_run = Run(run_dict) if run_dict else Run({})
-    means = evaluate(Qrels(qrels), ranx_run, metrics, make_comparable=True)
-    if len(metrics) == 1:
-        means = {metrics[0]: means}
-    per_query = {m: {q: float(s) for q, s in ranx_run.scores[m].items()} for m in metrics}
-    return {m: float(v) for m, v in means.items()}, per_query
-
-
+# --- ranking -----------------------------------------------------------------------------------------
 def distinct_articles(hits: Iterable[Any]) -> list[str]:
     """Article ids in the order of their first (best) passage."""
     seen: dict[str, None] = {}
@@ -129,12 +120,12 @@ def _gold_id(retriever: Any, gold: str, hits: list[Any]) -> str:
         return gold
     for h in hits:
         if h.path == gold:
-            return h.article_id
+            return str(h.article_id)
     return gold
 
 
 def run_questions(
-    retriever: Any, questions: list[Question], mode: str = "hybrid", k: int = 5, progress: Progress | None = None
+    retriever: Retriever, questions: list[Question], mode: str = "hybrid", k: int = 5, progress: Progress | None = None
 ) -> dict[str, Any]:
     """Every question through the same search and answer code as `qa ask`; a report dict."""
     from qa.answer import answer
@@ -232,8 +223,8 @@ def beir_files(folder: Path, split: str) -> tuple[Path, Path, Path]:
 
 
 def default_beir_index(folder: Path) -> Path:
-    """Git-ignored, beside the reports; never the user's index."""
-    return REPORTS / f"{Path(folder).resolve().name}.beir-index"
+    """In the user's data folder, apart from article indexes: <data>/beir/<set name>."""
+    return config.data_dir() / "beir" / Path(folder).resolve().name
 
 
 def read_qrels(path: Path) -> dict[str, dict[str, int]]:
@@ -274,7 +265,7 @@ def _corpus_view(corpus: Path, index_dir: Path) -> Path:
     return view
 
 
-def index_beir(corpus: Path, index_dir: Path, embedder: Any, progress: Progress | None = None) -> Any:
+def index_beir(corpus: Path, index_dir: Path, embedder: Embedder, progress: Progress | None = None) -> SyncReport:
     """Index corpus.jsonl (title + text per record) through the same Indexer as `qa index`."""
     from qa.sync import Indexer
 
@@ -289,7 +280,7 @@ def run_beir(
     split: str = "test",
     mode: str = "hybrid",
     index_dir: Path | str | None = None,
-    embedder: Any = None,
+    embedder: Embedder | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """nDCG@10, recall@10/@100 and MRR@10 of one BEIR split; builds (or reuses) its own index first."""
@@ -299,9 +290,9 @@ def run_beir(
     corpus, queries_file, qrels_file = beir_files(folder, split)
     index_dir = Path(index_dir) if index_dir else default_beir_index(folder)
     if embedder is None:
-        from qa.embed import Embedder
+        from qa.embed import ModelEmbedder
 
-        embedder = Embedder(config.default_model())
+        embedder = ModelEmbedder(config.default_model())
     sync = index_beir(corpus, index_dir, embedder, progress)
     qrels = read_qrels(qrels_file)
     queries = read_queries(queries_file)
@@ -365,7 +356,7 @@ def report_name(report: dict[str, Any]) -> str:
     return f"{when}-{questions}-{report['mode']}"
 
 
-def write_report(report: dict[str, Any], folder: Path | str = REPORTS) -> tuple[Path, Path]:
+def write_report(report: dict[str, Any], folder: Path | str) -> tuple[Path, Path]:
     """JSON (for --compare) and Markdown (for people), written whole or not at all."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

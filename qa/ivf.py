@@ -44,7 +44,8 @@ def probe_queries(vectors: np.ndarray, n: int = 200, seed: int = 0) -> np.ndarra
     rng = np.random.default_rng(seed)
     picked = vectors[rng.choice(len(vectors), size=min(n, len(vectors)), replace=False)]
     noisy = picked + rng.normal(0, 2.5 / math.sqrt(vectors.shape[1]), picked.shape).astype(np.float32)
-    return (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
+    out: np.ndarray = (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
+    return out
 
 
 def build_ivf(ids: np.ndarray, vectors: np.ndarray, dim: int) -> tuple[object, IvfChoice]:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from qa.config import MAX_QUESTION_CHARS
+from qa.embed import ModelEmbedder
 from qa.errors import QuestionError
+from qa.indexformat import index_settings
 from qa.lexical import Lexical
-from qa.store import ArticleRow, Catalog, faiss_from_catalog, read_faiss
-from qa.sync import derived_tag, index_settings
+from qa.store import ArticleRow, Catalog, DerivedUnusable, faiss_from_catalog, read_faiss
 
 MODES = ("hybrid", "dense", "bm25")
 CANDIDATES = 100  # depth taken from each retriever before fusing
@@ -33,10 +35,10 @@ class Hit:
     outlet: str | None
     url: str | None
     path: str
-    dense_score: float | None = None
+    dense_score: float | None = None  # the parts of `score`: features of the answer model
     bm25_score: float | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -55,29 +57,36 @@ def check_question(question: str) -> str:
 
 
 class Retriever:
-    """Reads an index folder; `search` is safe to call from one thread at a time."""
+    """Reads an index folder (never writes it); `search` is safe to call from one thread at a time.
+    A derived file that is missing or stale is rebuilt in memory from the catalogue; `warnings` says
+    so when one was damaged (the next `qa index` writes it anew)."""
 
-    def __init__(self, folder: Path, embedder) -> None:  # type: ignore[no-untyped-def]
-        self.folder = Path(folder)
-        self.embedder = embedder
-        self.catalog = Catalog(self.folder)
-        self.catalog.check_settings(index_settings(embedder))
-        if hasattr(embedder, "use_onnx"):
-            from qa.embed import ONNX_FILE
-
-            embedder.use_onnx(self.folder / ONNX_FILE)
-        tag = derived_tag(self.catalog)
-        self.faiss = read_faiss(self.folder, tag)
-        if self.faiss is None:  # stale or damaged file: the catalogue holds every vector
-            self.faiss = faiss_from_catalog(self.catalog, embedder.dim)
+    def __init__(self, folder: Path, embedder: Embedder, dense_weight: float = DENSE_WEIGHT) -> None:
         import faiss
 
+        self.folder = Path(folder)
+        self.embedder = embedder
+        self.dense_weight = dense_weight
+        self.warnings: list[str] = []
+        self.catalog = Catalog(self.folder)
+        self.catalog.check_settings(index_settings(embedder))
+        self.tag = tag = self.catalog.tag()  # the index state this reader serves
+        try:
+            self.faiss = read_faiss(self.folder, tag)
+        except DerivedUnusable as e:
+            self._note(e)
+            self.faiss = faiss_from_catalog(self.catalog, embedder.dim)
         faiss.omp_set_num_threads(1)  # one query at a time: threads cost more than they save (measured)
-        lexical = Lexical.load(self.folder, tag)
-        if lexical is None:
-            lexical = Lexical.build(*self.catalog.all_chunk_texts())
-        self.lexical = lexical
+        try:
+            self.lexical = Lexical.load(self.folder, tag)
+        except DerivedUnusable as e:
+            self._note(e)
+            self.lexical = Lexical.build(*self.catalog.all_chunk_texts())
         self._articles: dict[str, ArticleRow] = {}
+
+    def _note(self, problem: DerivedUnusable) -> None:
+        if problem.damaged:
+            self.warnings.append(f"{problem}: rebuilt from the catalogue for now; `qa index` repairs the file")
 
     def close(self) -> None:
         self.catalog.close()
@@ -87,7 +96,7 @@ class Retriever:
         return int(self.faiss.ntotal)
 
     def embed(self, question: str) -> np.ndarray:
-        return self.embedder.encode_queries([question])[0]
+        return np.asarray(self.embedder.encode_queries([question])[0], dtype=np.float32)
 
     def article(self, article_id: str) -> ArticleRow | None:
         if article_id not in self._articles:
@@ -111,7 +120,7 @@ class Retriever:
         depth = max(CANDIDATES, 4 * k)
         dense = self.dense(vector if vector is not None else self.embed(question), depth) if mode != "bm25" else []
         lexical = self.lexical.search(question, depth) if mode != "dense" else []
-        fused = fuse(dense, lexical, mode)
+        fused = fuse(dense, lexical, mode, self.dense_weight)
         return self._distinct_hits(fused, dict(dense), dict(lexical), k)
 
     def _distinct_hits(
@@ -156,7 +165,9 @@ def _overlap(hit: Hit, start: int, end: int) -> float:
     return max(0, shared) / max(1, end - start)
 
 
-def fuse(dense: list[tuple[int, float]], lexical: list[tuple[int, float]], mode: str) -> list[tuple[int, float]]:
+def fuse(
+    dense: list[tuple[int, float]], lexical: list[tuple[int, float]], mode: str, dense_weight: float = DENSE_WEIGHT
+) -> list[tuple[int, float]]:
     """Convex combination of dense cosine and max-normalised BM25; one list alone passes through."""
     if mode == "dense" or not lexical:
         return dense
@@ -167,5 +178,5 @@ def fuse(dense: list[tuple[int, float]], lexical: list[tuple[int, float]], mode:
     cos = dict(dense)
     floor = min(cos.values())  # a chunk BM25 found but dense did not rank: at most the dense floor
     ids = set(cos) | set(bm25)
-    scored = {cid: DENSE_WEIGHT * cos.get(cid, floor) + (1 - DENSE_WEIGHT) * bm25.get(cid, 0.0) for cid in ids}
+    scored = {cid: dense_weight * cos.get(cid, floor) + (1 - dense_weight) * bm25.get(cid, 0.0) for cid in ids}
     return sorted(scored.items(), key=lambda item: -item[1])

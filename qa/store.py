@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -16,44 +15,13 @@ from typing import Any
 
 import numpy as np
 
+from qa.digest import text_digest
 from qa.errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexMissing, QAError
-
-CATALOG = "catalog.sqlite"
-VECTORS = "vectors.faiss"
-BM25_DIR = "bm25"
-SCHEMA_VERSION = "1"
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS files (
-    path TEXT PRIMARY KEY, hash TEXT NOT NULL, size INTEGER, mtime_ns INTEGER, error TEXT);
-CREATE TABLE IF NOT EXISTS articles (
-    id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT, date TEXT, outlet TEXT, url TEXT,
-    text TEXT NOT NULL, hash TEXT NOT NULL, duplicate_of TEXT, text_hash TEXT);
-CREATE INDEX IF NOT EXISTS articles_path ON articles(path);
-CREATE INDEX IF NOT EXISTS articles_hash ON articles(hash);
-CREATE INDEX IF NOT EXISTS articles_duplicate ON articles(duplicate_of);
-CREATE TABLE IF NOT EXISTS chunks (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, article_id TEXT NOT NULL, seq INTEGER NOT NULL,
-    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL, hash TEXT NOT NULL,
-    vector BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
-CREATE INDEX IF NOT EXISTS chunks_hash ON chunks(hash);
-CREATE TABLE IF NOT EXISTS sentences (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, article_id TEXT NOT NULL, start INTEGER NOT NULL,
-    "end" INTEGER NOT NULL, hash TEXT NOT NULL, vector BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS sentences_article ON sentences(article_id, start);
-CREATE INDEX IF NOT EXISTS sentences_hash ON sentences(hash);
-"""
+from qa.indexformat import BM25_DIR, CATALOG, LOCK, SCHEMA_VERSION, VECTORS, FreshnessTag, migrate, schema_version
 
 
 class IndexUnwritable(QAError):
     """The index folder cannot be created or written (a path under a file, no permission, disk full)."""
-
-
-def text_digest(text: str) -> str:
-    """What makes two articles duplicates: the same cleaned text (title line included)."""
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 @dataclass
@@ -85,6 +53,8 @@ def remove_leftovers(folder: Path) -> None:
         for leftover in folder.glob(pattern):
             if not leftover.is_dir():
                 leftover.unlink(missing_ok=True)
+    # qa 0.1 exported the model into each index; it is now cached once per user (qa.embed)
+    (folder / "query-encoder.onnx").unlink(missing_ok=True)
     for name in (f".{BM25_DIR}.tmp", f".{BM25_DIR}.old"):
         shutil.rmtree(folder / name, ignore_errors=True)
 
@@ -145,8 +115,14 @@ class Catalog:
             self.db.execute("PRAGMA journal_mode=WAL")  # readers keep reading while a writer commits
             self.db.execute("PRAGMA synchronous=NORMAL")
             if create:
-                self.db.executescript(SCHEMA)
-                self._migrate()
+                migrate(self.db)
+            version = schema_version(self.db)
+            if version != SCHEMA_VERSION:
+                newer = version > SCHEMA_VERSION
+                raise IndexMismatch(
+                    f"the index in {self.folder} has format {version}, this qa reads {SCHEMA_VERSION}: "
+                    + ("it was written by a newer qa" if newer else "run `qa index` to update it")
+                )
             self.db.execute("SELECT count(*) FROM articles").fetchone()
         except sqlite3.OperationalError as e:
             if "unable to open" in str(e) or "readonly" in str(e) or "disk" in str(e):
@@ -154,23 +130,6 @@ class Catalog:
             raise IndexCorrupt(f"the catalogue {path} is damaged ({e}): run `qa index --rebuild` to rebuild it") from e
         except sqlite3.DatabaseError as e:
             raise IndexCorrupt(f"the catalogue {path} is damaged ({e}): run `qa index --rebuild` to rebuild it") from e
-
-    def _migrate(self) -> None:
-        """Catalogues written before duplicate detection get the text_hash column, filled in."""
-        columns = {row[1] for row in self.db.execute("PRAGMA table_info(articles)")}
-        if "text_hash" not in columns:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                self.db.execute("ALTER TABLE articles ADD COLUMN text_hash TEXT")
-                rows = self.db.execute("SELECT id, text FROM articles").fetchall()
-                self.db.executemany(
-                    "UPDATE articles SET text_hash = ? WHERE id = ?", [(text_digest(t), i) for i, t in rows]
-                )
-                self.db.execute("COMMIT")
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
-        self.db.execute("CREATE INDEX IF NOT EXISTS articles_text ON articles(text_hash)")
 
     def close(self) -> None:
         self.db.close()
@@ -196,6 +155,18 @@ class Catalog:
     def generation(self) -> int:
         row = self.db.execute("SELECT value FROM settings WHERE key='generation'").fetchone()
         return int(row[0]) if row else 0
+
+    def tag(self) -> FreshnessTag:
+        """The catalogue state derived files must match, read as one snapshot (a writer committing
+        meanwhile cannot mix two states)."""
+        own = not self.db.in_transaction
+        if own:
+            self.db.execute("BEGIN")
+        try:
+            return FreshnessTag(self.settings().get("index_id", ""), self.generation, self.chunk_count())
+        finally:
+            if own:
+                self.db.execute("COMMIT")
 
     # writing --------------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -396,7 +367,7 @@ def build_faiss(ids: np.ndarray, vectors: np.ndarray, dim: int, ivf_min: int | N
     return index
 
 
-def faiss_from_catalog(catalog: Catalog, dim: int):  # type: ignore[no-untyped-def]
+def faiss_from_catalog(catalog: Catalog, dim: int) -> Any:
     """The vector index for everything in the catalogue; flat ones are filled batch by batch."""
     from qa import ivf
 
@@ -409,7 +380,16 @@ def faiss_from_catalog(catalog: Catalog, dim: int):  # type: ignore[no-untyped-d
     return index
 
 
-def write_faiss(folder: Path, index, tag: str) -> None:  # type: ignore[no-untyped-def]
+class DerivedUnusable(Exception):
+    """A derived file (FAISS, BM25) that cannot serve: missing, out of date or damaged. Not a user error:
+    the caller rebuilds it from the catalogue, and says so when it was damaged."""
+
+    def __init__(self, reason: str, damaged: bool = False) -> None:
+        super().__init__(reason)
+        self.damaged = damaged
+
+
+def write_faiss(folder: Path, index: Any, tag: FreshnessTag) -> None:
     import faiss
 
     target = folder / VECTORS
@@ -419,32 +399,38 @@ def write_faiss(folder: Path, index, tag: str) -> None:  # type: ignore[no-untyp
         os.fsync(f.fileno())
     os.replace(tmp, target)
     fsync_dir(folder)
-    atomic_write(folder / (VECTORS + ".generation"), tag.encode())
+    atomic_write(folder / (VECTORS + ".generation"), str(tag).encode())
 
 
-def read_faiss(folder: Path, tag: str):  # type: ignore[no-untyped-def]
-    """The FAISS index if it is intact and was built from the catalogue state `tag`, else None.
-    A tag ending in ":<count>" (see sync.derived_tag) is also checked against the vectors held."""
+def read_faiss(folder: Path, tag: FreshnessTag) -> Any:
+    """The FAISS index built from the catalogue state `tag`; raises DerivedUnusable when it is
+    missing, was built from another state, or does not load or hold the tag's number of vectors."""
     import faiss
 
     try:
-        if (folder / (VECTORS + ".generation")).read_text() != tag:
-            return None
-        data = np.fromfile(folder / VECTORS, dtype=np.uint8)
-        index = faiss.deserialize_index(data)
-        expected = tag.rsplit(":", 2)
-        if len(expected) == 3 and expected[2].isdigit() and index.ntotal != int(expected[2]):
-            return None
-        return index
-    except (OSError, ValueError, RuntimeError, MemoryError):
-        return None
+        written = FreshnessTag.parse((folder / (VECTORS + ".generation")).read_text())
+    except FileNotFoundError:
+        raise DerivedUnusable(f"{VECTORS} is missing") from None
+    except (OSError, ValueError) as e:
+        raise DerivedUnusable(f"{VECTORS} is damaged ({e})", damaged=True) from e
+    if written != tag:
+        raise DerivedUnusable(f"{VECTORS} is out of date")
+    try:
+        index = faiss.deserialize_index(np.fromfile(folder / VECTORS, dtype=np.uint8))
+    except FileNotFoundError:
+        raise DerivedUnusable(f"{VECTORS} is missing") from None
+    except (OSError, ValueError, RuntimeError, MemoryError) as e:
+        raise DerivedUnusable(f"{VECTORS} is damaged ({str(e).splitlines()[0][:100]})", damaged=True) from e
+    if index.ntotal != tag.chunks:
+        raise DerivedUnusable(f"{VECTORS} holds {index.ntotal} vectors, not {tag.chunks}", damaged=True)
+    return index
 
 
 class WriteLock:
     """One writer per index folder; a second gets a clear message instead of a corrupt index."""
 
     def __init__(self, folder: Path) -> None:
-        self.path = Path(folder) / ".lock"
+        self.path = Path(folder) / LOCK
         self.fd: int | None = None
 
     def __enter__(self) -> WriteLock:

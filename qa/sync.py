@@ -5,30 +5,32 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
-import hashlib
 import os
 import shutil
 import sqlite3
-import stat
 import time
 import uuid
 from collections import ChainMap
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from qa import config
-from qa.chunk import chunk_text, text_hash
-from qa.errors import CorpusError, IndexCorrupt, IndexMismatch, QAError
-from qa.ingest import Article, Unreadable, list_files, parse_file, printable
+from qa.chunk import chunk_text
+from qa.corpus import Staleness, check_corpus, file_digest_or_blank, relative_paths, staleness, stat_or_zero
+from qa.digest import file_digest, text_digest
+from qa.embed import ModelEmbedder
+from qa.errors import IndexCorrupt, IndexMismatch, QAError
+from qa.indexformat import CATALOG, STAGING, index_settings
+from qa.ingest import Article, Unreadable, parse_file, printable
 from qa.lexical import Lexical
 from qa.store import (
-    CATALOG,
-    VECTORS,
     ArticleRow,
     Catalog,
+    DerivedUnusable,
     IndexUnwritable,
     WriteLock,
     faiss_from_catalog,
@@ -40,22 +42,9 @@ from qa.store import (
 
 # (phase, done, total): phase is "embedding" while the model works
 Progress = Callable[[str, int, int], None]
-BATCH_TEXTS = 512  # texts embedded per committed step: a kill loses at most this much work
-STAGING = ".rebuild"  # `--rebuild` builds a new catalogue here and swaps it in when it is complete
-
-
-@dataclass
-class Staleness:
-    """Files that differ between the corpus folder and the index."""
-
-    new: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    unchanged: int = 0
-
-    @property
-    def stale(self) -> bool:
-        return bool(self.new or self.changed or self.removed)
+# Texts embedded per committed step. Whole articles go into a step, so a kill loses this many texts
+# plus the rest of the article that crossed the mark (at most one article's chunks and sentences).
+BATCH_TEXTS = 512
 
 
 @dataclass
@@ -79,108 +68,8 @@ class SyncReport:
             f"in {self.seconds:.1f} s"
         )
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def index_settings(embedder) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    """What the vectors depend on: a change to any of these means a rebuild, never a mix."""
-    return {
-        "schema": "1",
-        "model": embedder.name,
-        "dimension": embedder.dim,
-        "max_tokens": embedder.max_tokens,
-        "chunk_target_tokens": config.CHUNK_TARGET_TOKENS,
-        "chunk_overlap_sentences": config.CHUNK_OVERLAP_SENTENCES,
-    }
-
-
-def file_digest(path: Path) -> str:
-    """Content hash of a regular file; a pipe or device raises OSError instead of blocking the run."""
-    h = hashlib.blake2b(digest_size=16)
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(f"{path} is not a regular file")
-        os.set_blocking(fd, True)
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-    finally:
-        os.close(fd)
-    return h.hexdigest()
-
-
-def check_corpus(corpus: Path, warnings: list[str] | None = None) -> list[Path]:
-    """The article files of the corpus folder; `warnings` collects the entries that cannot be read."""
-    if not corpus.is_dir():
-        what = "is not a folder" if corpus.exists() else "does not exist"
-        raise CorpusError(f"corpus folder {printable(str(corpus))} {what}: pass --corpus DIR or set QA_CORPUS")
-    skipped: list[str] = []
-    files = list_files(corpus, skipped)
-    if warnings is not None:
-        warnings.extend(skipped)
-    if not files:
-        why = f" ({skipped[0]})" if skipped else ""
-        raise CorpusError(f"corpus folder {printable(str(corpus))} has no .txt, .md, .html, .json or .jsonl files{why}")
-    return files
-
-
-def _readable(path: Path) -> bool:
-    try:
-        file_digest(path)
-        return True
-    except OSError:
-        return False
-
-
-def relative_paths(files: list[Path], corpus: Path) -> list[str]:
-    """Posix paths relative to the corpus, as list_files already computed them when it can."""
-    rels = getattr(files, "rels", None)
-    if rels is not None and len(rels) == len(files):
-        return rels
-    return [p.relative_to(corpus).as_posix() for p in files]
-
-
-def staleness(catalog: Catalog, corpus: Path, files: list[Path] | None = None) -> Staleness:
-    """Compare the folder with the catalogue: size and mtime first, content hash when they differ."""
-    files = check_corpus(corpus) if files is None else files
-    known = catalog.files()
-    out = Staleness()
-    seen = set()
-    listed = getattr(files, "stats", None)
-    listed = listed if listed is not None and len(listed) == len(files) else None
-    for n, (path, rel) in enumerate(zip(files, relative_paths(files, corpus))):
-        seen.add(rel)
-        if rel not in known:
-            out.new.append(rel)
-            continue
-        digest, size, mtime_ns, error = known[rel]
-        if error and not digest:  # it could not be read last time: retry once it can be
-            if _readable(path):
-                out.changed.append(rel)
-            else:
-                out.unchanged += 1
-            continue
-        try:
-            if listed:
-                size_mtime = listed[n]
-            else:
-                st = path.stat()
-                size_mtime = (st.st_size, st.st_mtime_ns)
-            if size_mtime == (size, mtime_ns) or file_digest(path) == digest:
-                out.unchanged += 1
-            else:
-                out.changed.append(rel)
-        except OSError:
-            out.changed.append(rel)
-    # files under a folder that could not be listed this time are not known to be gone: keep them
-    hidden = tuple("" if d == "." else d.rstrip("/") + "/" for d in getattr(files, "unreadable_dirs", ()))
-    missing = set(known) - seen
-    kept = {rel for rel in missing if hidden and rel.startswith(hidden)}
-    out.unchanged += len(kept)
-    out.removed = sorted(missing - kept)
-    return out
 
 
 @dataclass
@@ -197,10 +86,17 @@ class _Pending:
 class Indexer:
     """Runs one sync under the index's write lock."""
 
-    def __init__(  # type: ignore[no-untyped-def]
-        self, corpus: Path, folder: Path, embedder, progress: Progress | None = None, sentence_vectors: bool = True
+    def __init__(
+        self,
+        corpus: Path,
+        folder: Path,
+        embedder: Embedder,
+        progress: Progress | None = None,
+        sentence_vectors: bool = True,
+        batch_texts: int = BATCH_TEXTS,
     ) -> None:
         self.corpus = Path(corpus)
+        self.batch_texts = batch_texts
         # Sentence vectors serve answer extraction; a pure retrieval benchmark can skip them (half the time).
         self.sentence_vectors = sentence_vectors
         self.folder = Path(folder)
@@ -223,7 +119,9 @@ class Indexer:
                         self._sync(catalog, files)
                     finally:
                         catalog.close()
-                self._export_query_encoder()  # under the lock: two runs never write it at once
+                warning = self.embedder.prepare()  # under the lock: two runs never export at once
+                if warning:
+                    self.report.warnings.append(warning)
         except sqlite3.OperationalError as e:  # disk full, read-only file system, ...
             raise IndexUnwritable(f"cannot update the index in {self.folder}: {e}") from e
         except sqlite3.DatabaseError as e:
@@ -234,17 +132,6 @@ class Indexer:
             raise IndexUnwritable(f"cannot write the index in {self.folder}: {e.strerror or e}") from e
         self.report.seconds = time.perf_counter() - started
         return self.report
-
-    def _export_query_encoder(self) -> None:
-        """Once per index: the model as ONNX, so `qa ask` embeds questions without importing torch."""
-        from qa.embed import ONNX_FILE
-
-        target = self.folder / ONNX_FILE
-        if hasattr(self.embedder, "export_onnx") and not target.exists():
-            try:
-                self.embedder.export_onnx(target)
-            except Exception as e:  # an optional speed-up: never fail an index run over it
-                self.report.warnings.append(f"query encoder not exported ({str(e).splitlines()[0][:120]})")
 
     def _rebuild(self, files: list[Path]) -> None:
         """Build a new catalogue beside the old one and swap it in once complete: a killed rebuild
@@ -276,9 +163,6 @@ class Indexer:
         os.replace(staging / CATALOG, old)
         fsync_dir(self.folder)
         shutil.rmtree(staging, ignore_errors=True)
-        from qa.embed import ONNX_FILE
-
-        (self.folder / ONNX_FILE).unlink(missing_ok=True)  # the old model's query encoder: export anew
         catalog = Catalog(self.folder, create=True)
         try:
             self._write_derived(catalog, force=True)
@@ -359,7 +243,7 @@ class Indexer:
             config.CHUNK_OVERLAP_SENTENCES,
         )
         spans = sorted({(c.start + a, c.start + b) for c in chunks for a, b in c.sentences})
-        sentences = [(a, b, text_hash(article.text[a:b])) for a, b in spans] if self.sentence_vectors else []
+        sentences = [(a, b, text_digest(article.text[a:b])) for a, b in spans] if self.sentence_vectors else []
         return _Pending(article, [(c.start, c.end, c.hash) for c in chunks], sentences, is_new)
 
     def _embed_and_commit(
@@ -389,7 +273,7 @@ class Indexer:
             # take whole articles until the batch has enough new texts to embed
             end, texts = start, dict[str, str]()
             chunks_wanted, sents_wanted = set(), set()
-            while end < len(pending) and (end == start or len(texts) < BATCH_TEXTS):
+            while end < len(pending) and (end == start or len(texts) < self.batch_texts):
                 p = pending[end]
                 for a, b, h in p.chunks:
                     if h not in known_chunks:
@@ -478,27 +362,32 @@ class Indexer:
     def _write_derived(self, catalog: Catalog, force: bool) -> None:
         """Rebuild the FAISS and BM25 files from the catalogue when it changed or they are not current
         (missing, damaged, or left behind by a killed run): from stored vectors, never re-embedding."""
-        tag = derived_tag(catalog)
-        vectors_ok = not force and read_faiss(self.folder, tag) is not None
-        lexical_ok = not force and Lexical.load(self.folder, tag) is not None
-        if vectors_ok and lexical_ok:
+        tag = catalog.tag()
+        vectors_problem = lexical_problem = "changed" if force else None
+        if not force:
+            try:
+                read_faiss(self.folder, tag)
+            except DerivedUnusable as e:
+                vectors_problem = str(e)
+            try:
+                Lexical.load(self.folder, tag)
+            except DerivedUnusable as e:
+                lexical_problem = str(e)
+        if not vectors_problem and not lexical_problem:
             return
         self.progress("saving", 0, 1)
-        if not vectors_ok:
+        if vectors_problem:
             if not force:
-                self.report.warnings.append(
-                    f"{VECTORS} was missing, damaged or out of date: rebuilt from the vectors stored in the "
-                    f"catalogue (nothing re-embedded)"
-                )
+                self.report.warnings.append(f"{vectors_problem}: rebuilt from the stored vectors (nothing re-embedded)")
             write_faiss(self.folder, faiss_from_catalog(catalog, self.embedder.dim), tag)
             release_freed_memory()
-        if not lexical_ok:
+        if lexical_problem:
             if not force:
-                self.report.warnings.append("the BM25 index was missing, damaged or out of date: rebuilt")
+                self.report.warnings.append(f"{lexical_problem}: rebuilt")
             chunk_ids, texts = catalog.all_chunk_texts()
             Lexical.build(chunk_ids, texts).save(self.folder, tag)
             del chunk_ids, texts
-            release_freed_memory()  # before the query-encoder export, the run's other large step
+            release_freed_memory()  # before the model export, the run's other large step
         self.progress("saving", 1, 1)
 
 
@@ -520,29 +409,3 @@ def release_freed_memory() -> None:
         trim(0)
 
 
-def derived_tag(catalog: Catalog) -> str:
-    """Names the catalogue state a FAISS or BM25 file was built from: index id, generation, and the
-    number of chunks (so a file that deserialises but holds the wrong vectors is still refused)."""
-    own = not catalog.db.in_transaction
-    if own:
-        catalog.db.execute("BEGIN")  # one snapshot: a writer committing meanwhile cannot mix two states
-    try:
-        return f"{catalog.settings().get('index_id', '')}:{catalog.generation}:{catalog.chunk_count()}"
-    finally:
-        if own:
-            catalog.db.execute("COMMIT")
-
-
-def file_digest_or_blank(path: Path) -> str:
-    try:
-        return file_digest(path)
-    except OSError:
-        return ""
-
-
-def stat_or_zero(path: Path) -> tuple[int, int]:
-    try:
-        st = path.stat()
-        return st.st_size, st.st_mtime_ns
-    except OSError:
-        return 0, 0

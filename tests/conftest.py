@@ -14,7 +14,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parent.parent
-SEEDS = ROOT / "seeds"
+SEEDS = ROOT / "qa" / "seeds"
 DATA = Path(__file__).resolve().parent / "data"
 
 
@@ -28,6 +28,12 @@ class HashEmbedder:
 
     def __init__(self) -> None:
         self.embedded: list[str] = []
+
+    def index_settings(self):
+        return {"model": self.name, "dimension": self.dim, "max_tokens": self.max_tokens}
+
+    def prepare(self):
+        return None
 
     def count_tokens(self, texts):
         return [len(t.split()) for t in texts]
@@ -85,9 +91,9 @@ def _isolated_env(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(scope="session")
 def embedder():
-    from qa.embed import Embedder
+    from qa.embed import ModelEmbedder
 
-    return Embedder("all-MiniLM-L6-v2")
+    return ModelEmbedder("all-MiniLM-L6-v2")
 
 
 @pytest.fixture(scope="session")

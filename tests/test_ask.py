@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 
 from qa.answer import ANSWER_TYPES, answer, expected_type
 from qa.errors import QuestionError
-
-from .conftest import ROOT
 
 WUXI = "China-Russia digital media cooperation forum boots up in Wuxi"
 XINHUA = "China, Russia vow to up media cooperation in post-epidemic era"
@@ -154,107 +147,6 @@ def test_bad_questions_raise(retriever, bad):
         answer(retriever, bad)
 
 
-def qa(*args, env=None):
-    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "qa", *args], capture_output=True, text=True, env=full_env, cwd=ROOT, timeout=300
-    )
-
-
-def test_cli_ask_json(seed_corpus, seed_index, tmp_path):
-    import shutil
-
-    index = tmp_path / "index"
-    shutil.copytree(seed_index, index)
-    out = qa("ask", "Where is the next forum hosted?", "--json", "--corpus", str(seed_corpus), "--index", str(index))
-    assert out.returncode == 0, out.stderr
-    data = json.loads(out.stdout)
-    assert set(data) == {"question", "answered", "answer", "hits"}
-    assert data["answered"] and "Taganrog" in data["answer"]["text"]
-    assert data["answer"]["passage"][data["answer"]["start"] : data["answer"]["end"]] == data["answer"]["text"]
-    assert data["answer"]["citation"]["title"] == WUXI
-    assert {"article_id", "title", "date", "outlet", "url", "path"} <= set(data["answer"]["citation"])
-    assert {"rank", "score", "text", "article_id", "title", "date", "path", "start", "end"} <= set(data["hits"][0])
-
-
-def test_cli_ask_builds_a_missing_index_then_answers_plain_text(seed_corpus, tmp_path):
-    index = tmp_path / "fresh-index"
-    out = qa(
-        "ask",
-        "How many representatives attended the video conference?",
-        "--corpus",
-        str(seed_corpus),
-        "--index",
-        str(index),
-    )
-    assert out.returncode == 0, out.stderr
-    assert "more than 40" in out.stdout and "\x1b[" not in out.stdout  # plain when piped
-    assert "\ufffd" not in out.stdout  # line breaks of the passages are printed as line breaks
-    assert out.stdout.startswith("Answer: ") and "more than 40" in out.stdout.split("\n\n")[0]
-    assert "2 added" in out.stderr
-    assert (index / "catalog.sqlite").is_file()
-
-
-@pytest.mark.parametrize(
-    "args, message",
-    [
-        (["ask", ""], "question is empty"),
-        (["ask", "  "], "question is empty"),
-        (["ask", "y" * 2500], "limit is 2000"),
-        (["ask", "Where?", "--corpus", "/nonexistent/folder"], "does not exist"),
-        (["status", "--index", "/nonexistent/index"], "run `qa index`"),
-    ],
-)
-def test_cli_errors_are_one_line(args, message, tmp_path):
-    out = qa(*args)
-    assert out.returncode != 0
-    assert message in out.stderr
-    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
-
-
-def test_cli_empty_corpus(tmp_path):
-    (tmp_path / "corpus").mkdir()
-    out = qa("ask", "Where?", "--corpus", str(tmp_path / "corpus"), "--index", str(tmp_path / "index"))
-    assert out.returncode == 1 and "has no .txt" in out.stderr
-
-
-def test_cli_corrupt_catalogue(seed_corpus, tmp_path):
-    index = tmp_path / "index"
-    index.mkdir()
-    (index / "catalog.sqlite").write_bytes(b"this is not a database" * 100)
-    out = qa("ask", "Where?", "--no-sync", "--corpus", str(seed_corpus), "--index", str(index))
-    assert out.returncode == 1 and "damaged" in out.stderr and "qa index --rebuild" in out.stderr
-
-
-def test_cli_status_and_index_json(seed_corpus, seed_index, tmp_path):
-    import shutil
-
-    corpus = tmp_path / "corpus"
-    shutil.copytree(seed_corpus, corpus)
-    index = tmp_path / "index"
-    shutil.copytree(seed_index, index)
-    (corpus / "new.txt").write_text(
-        "Headline of a new piece\nThe new bridge in Kellerberg opens on 3 May, the mayor said.\n"
-    )
-    status = json.loads(qa("status", "--json", "--corpus", str(corpus), "--index", str(index)).stdout)
-    assert status["stale"] and status["new"] == ["new.txt"] and status["articles"] == 2
-    out = qa("index", "--json", "--corpus", str(corpus), "--index", str(index))
-    assert out.returncode == 0, out.stderr
-    report = json.loads(out.stdout)
-    assert report["added"] == 1 and report["unchanged"] == 2
-    status = json.loads(qa("status", "--json", "--corpus", str(corpus), "--index", str(index)).stdout)
-    assert not status["stale"] and status["articles"] == 3
-
-
-def test_core_does_not_import_textual():
-    code = (
-        "import qa.cli, qa.answer, qa.retrieve, qa.sync, qa.ingest, sys; "
-        "print('textual' in sys.modules, 'torch' in sys.modules)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    assert out.stdout.split() == ["False", "False"]
-
-
 def test_a_duplicate_article_is_cited_under_both_paths(seed_corpus, seed_index, embedder, tmp_path):
     import shutil
 
@@ -272,41 +164,3 @@ def test_a_duplicate_article_is_cited_under_both_paths(seed_corpus, seed_index, 
     paths = {result.citation.path, *result.citation.also_at}
     assert paths == {"000_ec996563e8ac1e77.txt", "mirror-of-wuxi.txt"}
     assert "also_at" in result.to_dict()["answer"]["citation"]
-
-
-def test_cli_watch_reindexes_a_new_article(seed_corpus, seed_index, tmp_path):
-    import shutil
-    import signal
-    import time
-
-    corpus, index = tmp_path / "corpus", tmp_path / "index"
-    shutil.copytree(seed_corpus, corpus)
-    shutil.copytree(seed_index, index)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    log = tmp_path / "watch.log"  # a file, not a pipe: a full pipe would block the watcher
-    watcher = subprocess.Popen(
-        [sys.executable, "-m", "qa", "watch", "--corpus", str(corpus), "--index", str(index)],
-        cwd=ROOT,
-        env=env,
-        stderr=log.open("w"),
-    )
-    try:
-        deadline = time.time() + 60
-        while "watching" not in log.read_text() and time.time() < deadline:
-            time.sleep(0.2)
-        assert "watching" in log.read_text()
-        (corpus / "tunnel.txt").write_text(
-            "Tunnel opens under the Kellerberg pass\n"
-            "The new rail tunnel under the Kellerberg pass opened on Tuesday after nine years of work.\n"
-        )
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            status = json.loads(qa("status", "--json", "--corpus", str(corpus), "--index", str(index)).stdout)
-            if not status["stale"] and status["articles"] == 3:
-                break
-            time.sleep(1)
-        assert status["articles"] == 3 and not status["stale"]
-    finally:
-        watcher.send_signal(signal.SIGINT)
-        watcher.wait(timeout=30)
-    assert "Traceback" not in log.read_text()

@@ -22,11 +22,13 @@ from hypothesis import strategies as st
 from qa import config
 from qa.boilerplate import clean_lines
 from qa.chunk import chunk_text, split_sentences
+from qa.corpus import staleness
 from qa.errors import IndexLocked, IndexMissing, QAError
+from qa.indexformat import CATALOG, VECTORS
 from qa.ingest import CONTROL, MAX_ARTICLE_CHARS, from_text, list_files, normalize, parse_file
 from qa.retrieve import Retriever, check_question
-from qa.store import CATALOG, VECTORS, Catalog, IndexUnwritable, WriteLock, read_faiss
-from qa.sync import Indexer, derived_tag, staleness
+from qa.store import Catalog, DerivedUnusable, IndexUnwritable, WriteLock, read_faiss
+from qa.sync import Indexer
 
 from .conftest import ROOT, SEEDS, HashEmbedder, Interrupting, ids_agree
 
@@ -70,14 +72,17 @@ def corpus(tmp_path) -> Path:
 
 
 @pytest.fixture
-def cli(monkeypatch, capsys):
+def cli(capsys):
     """`qa ...` in this process, with the HashEmbedder (or `embedder=`): (exit code, stdout, stderr)."""
     import qa.cli
+    from qa.service import Library
 
     def call(*args: str, embedder=None):
-        monkeypatch.setattr(qa.cli, "embedder_of", lambda settings: embedder or HashEmbedder())
+        def library(settings):
+            return Library(settings, embedder or HashEmbedder(), qa.cli.warn)
+
         try:
-            qa.cli.main(list(args))
+            qa.cli.main(list(args), library=library)
             code = 0
         except SystemExit as e:
             code = e.code
@@ -396,7 +401,7 @@ def test_an_index_folder_that_cannot_be_written_is_a_one_line_error(corpus, tmp_
         out = qa_subprocess(*args, "--corpus", str(corpus), "--index", str(bad))
         assert out.returncode == 1 and "cannot write the index folder" in one_line_error(out.stderr)
     out = qa_subprocess("status", "--corpus", str(corpus), "--index", str(bad))
-    assert out.returncode == 1 and "run `qa index`" in one_line_error(out.stderr)
+    assert out.returncode == 0 and "not built yet" in out.stdout  # status only reads: nothing to fail
 
 
 def test_write_errors_during_a_run_become_a_one_line_error(corpus, tmp_path, monkeypatch, cli):
@@ -435,11 +440,19 @@ def test_truncated_or_deleted_vectors_file_is_rebuilt_from_stored_vectors(built,
         n = int(len(data) * keep) if isinstance(keep, float) else keep if keep >= 0 else len(data) + keep
         (index / VECTORS).write_bytes(data[:n])
     assert ids_agree(index)  # readers rebuild it in memory
+    reader = Retriever(index, HashEmbedder())
+    reader.close()
+    if keep is None:
+        assert reader.warnings == []  # a missing file is rebuilt quietly: nothing was damaged
+    else:  # a damaged one is rebuilt too, and the reader says so
+        assert len(reader.warnings) == 1 and reader.warnings[0].startswith("vectors.faiss")
+        assert "qa index" in reader.warnings[0]
     embedder = HashEmbedder()
     report = run(corpus, index, embedder)
-    assert embedder.embedded == [] and any("vectors.faiss was missing, damaged" in w for w in report.warnings)
+    assert embedder.embedded == []
+    assert any(w.startswith("vectors.faiss is") and "nothing re-embedded" in w for w in report.warnings)
     catalog = Catalog(index)
-    assert read_faiss(index, derived_tag(catalog)) is not None
+    read_faiss(index, catalog.tag())  # current again: no DerivedUnusable
     catalog.close()
 
 
@@ -451,11 +464,12 @@ def test_a_vectors_file_with_the_wrong_vectors_is_not_trusted(built, tmp_path):
     (corpus / "extra0.txt").unlink()
     run(corpus, index)
     catalog = Catalog(index)
-    tag = derived_tag(catalog)
+    tag = catalog.tag()
     catalog.close()
     shutil.copy(old / VECTORS, index / VECTORS)
-    (index / (VECTORS + ".generation")).write_text(tag)
-    assert read_faiss(index, tag) is None  # the chunk count in the tag does not match
+    (index / (VECTORS + ".generation")).write_text(str(tag))
+    with pytest.raises(DerivedUnusable, match="holds"):  # the chunk count in the tag does not match
+        read_faiss(index, tag)
     assert ids_agree(index)
 
 
@@ -522,7 +536,7 @@ def test_corrupt_catalogue_explains_and_index_rebuild_repairs_it(built, cli, dam
     assert "4 added" in err
     assert ids_agree(index)
     assert not (index / ".rebuild").exists()
-    assert not (index / "query-encoder.onnx").exists()  # never a query encoder of another model
+    assert not (index / "query-encoder.onnx").exists()  # an older per-index export is removed
 
 
 def test_a_killed_writer_leaves_no_temporary_files_behind(built):
@@ -548,13 +562,10 @@ def test_an_interrupted_rebuild_keeps_the_old_index_and_the_next_rebuild_resumes
     for i in range(10):
         (corpus / f"more{i}.txt").write_text(article(f"Council approves more plans {i}", 30, f"more{i}"))
     run(corpus, index)
-    import qa.sync
-
-    monkeypatch.setattr(qa.sync, "BATCH_TEXTS", 20)
     other = Interrupting(after=3)
     other.name = "another-model"
     with pytest.raises(KeyboardInterrupt):
-        Indexer(corpus, index, other).run(rebuild=True)
+        Indexer(corpus, index, other, batch_texts=20).run(rebuild=True)
     r = Retriever(index, HashEmbedder())  # the old index, old model, still answers
     assert r.search("council plan")
     r.close()
@@ -646,8 +657,8 @@ INDEX_SCRIPT = """
 import os, sys, time
 sys.path.insert(0, os.environ["QA_ROOT"])
 from tests.conftest import HashEmbedder
-import qa.cli, qa.sync
-qa.sync.BATCH_TEXTS = int(os.environ.get("QA_TEST_BATCH", "64"))
+import qa.cli
+from qa.service import Library
 delay = float(os.environ.get("QA_TEST_DELAY", "0"))
 
 class Embedder(HashEmbedder):
@@ -655,8 +666,8 @@ class Embedder(HashEmbedder):
         time.sleep(delay)
         return super().encode(texts, progress)
 
-qa.cli.embedder_of = lambda settings: Embedder()
-qa.cli.main(sys.argv[1:])
+batch = int(os.environ.get("QA_TEST_BATCH", "64"))
+qa.cli.main(sys.argv[1:], library=lambda settings: Library(settings, Embedder(), qa.cli.warn, batch_texts=batch))
 """
 
 
@@ -821,7 +832,10 @@ def holds_lock(index: Path, pid: int) -> bool:
 def current_vectors(index: Path) -> bool:
     catalog = Catalog(index)
     try:
-        return read_faiss(index, derived_tag(catalog)) is not None
+        read_faiss(index, catalog.tag())
+        return True
+    except DerivedUnusable:
+        return False
     finally:
         catalog.close()
 

@@ -6,10 +6,11 @@ import shutil
 
 import pytest
 
+from qa.corpus import staleness
 from qa.errors import IndexLocked, IndexMismatch
 from qa.retrieve import Retriever
 from qa.store import Catalog, WriteLock
-from qa.sync import Indexer, staleness
+from qa.sync import Indexer
 
 from .conftest import DATA, SEEDS, HashEmbedder, Interrupting, ids_agree
 
@@ -75,11 +76,11 @@ def test_a_changed_article_reembeds_only_changed_chunks(corpus, tmp_path, hash_e
 
 
 def test_no_change_run_loads_no_model(seed_corpus, seed_index, tmp_path):
-    from qa.embed import Embedder
+    from qa.embed import ModelEmbedder
 
     index = tmp_path / "index"
     shutil.copytree(seed_index, index)
-    fresh = Embedder("all-MiniLM-L6-v2")
+    fresh = ModelEmbedder('all-MiniLM-L6-v2')
     report = Indexer(seed_corpus, index, fresh).run()
     assert report.chunks_embedded == 0 and report.unchanged == 2
     assert "model" not in fresh.__dict__  # the model was never loaded
@@ -91,26 +92,19 @@ def test_interrupted_run_keeps_a_consistent_index_and_the_next_run_finishes(tmp_
     for i in range(12):
         (corpus / f"a{i:02}.txt").write_text(article(f"Council approves plan {i}", 40, f"thing{i}"))
     index = tmp_path / "index"
-    import qa.sync
-
-    old = qa.sync.BATCH_TEXTS
-    qa.sync.BATCH_TEXTS = 20  # several commits in this small corpus
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            run(corpus, index, Interrupting(after=2))
-        catalog = Catalog(index)
-        articles, chunks = catalog.counts()
-        per_article = catalog.db.execute("SELECT article_id, count(*) FROM chunks GROUP BY article_id").fetchall()
-        catalog.close()
-        assert 0 < articles < 12 and chunks > 0
-        assert len({n for _, n in per_article}) == 1  # every committed article is whole
-        assert ids_agree(index)  # a reader rebuilds the stale FAISS file from the catalogue
-        done = HashEmbedder()
-        report = run(corpus, index, done)
-        assert report.added == 12 - articles and report.unchanged == articles
-        assert ids_agree(index)
-    finally:
-        qa.sync.BATCH_TEXTS = old
+    with pytest.raises(KeyboardInterrupt):
+        Indexer(corpus, index, Interrupting(after=2), batch_texts=20).run()  # several commits
+    catalog = Catalog(index)
+    articles, chunks = catalog.counts()
+    per_article = catalog.db.execute("SELECT article_id, count(*) FROM chunks GROUP BY article_id").fetchall()
+    catalog.close()
+    assert 0 < articles < 12 and chunks > 0
+    assert len({n for _, n in per_article}) == 1  # every committed article is whole
+    assert ids_agree(index)  # a reader rebuilds the stale FAISS file from the catalogue
+    done = HashEmbedder()
+    report = run(corpus, index, done)
+    assert report.added == 12 - articles and report.unchanged == articles
+    assert ids_agree(index)
 
 
 def test_another_model_is_refused_with_the_fix(corpus, tmp_path, hash_embedder):
@@ -155,8 +149,7 @@ def test_damaged_vectors_file_is_rebuilt_from_the_catalogue(corpus, tmp_path, ha
     run(corpus, index, hash_embedder)  # nothing changed in the corpus: the file is rewritten, nothing embedded
     assert hash_embedder.embedded == []
     from qa.store import read_faiss
-    from qa.sync import derived_tag
 
     catalog = Catalog(index)
-    assert read_faiss(index, derived_tag(catalog)) is not None
+    assert read_faiss(index, catalog.tag()) is not None
     catalog.close()
