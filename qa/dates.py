@@ -544,3 +544,13 @@ def _resolve(m: re.Match[str], base: date, text: str) -> tuple[date, str] | None
         return _nearest_day(month_number(m.group("mon")), int(m.group("mday")), base), "day"
     except ValueError:
         return None
+
+
+def annotate_relative(text: str, article_date: str | date | None) -> str:
+    """The text with each relative date followed by what it meant: "opens on Friday (2019-07-19)"."""
+    out = []
+    last = 0
+    for found in resolve_relative(text, article_date):
+        out.append(f"{text[last : found.end]} ({found.label})")
+        last = found.end
+    return "".join(out) + text[last:]

@@ -11,6 +11,7 @@ import pytest
 from qa.dates import (
     DateError,
     after_as_of,
+    annotate_relative,
     find_dateline,
     parse_date,
     parse_period,
@@ -241,6 +242,14 @@ def test_relative_dates_resolved_against_article_date(text, label):
     assert found[0].label == label
     start, end = found[0].start, found[0].end
     assert text[start:end].lower().split()[-1] in text.lower()
+
+
+def test_relative_dates_annotated_for_the_answer_card():
+    text = "The bridge will open on Friday, a year after work began last July and two days ago."
+    assert annotate_relative(text, "2019-07-12") == (
+        "The bridge will open on Friday (2019-07-19), a year after work began last July and two days ago (2019-07-10)."
+    )
+    assert annotate_relative(text, None) == text
 
 
 def test_relative_dates_need_a_full_article_date():
