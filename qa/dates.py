@@ -218,6 +218,7 @@ Q_MONTH = re.compile(
     rf"\b(?:in|during|since|until|by|of|last|this|early|late|mid-?|through)\s+({MONTH_RE})(?![\w-])", re.I
 )
 Q_WEEKDAY = re.compile(rf"\b(last\s+|this\s+|next\s+|on\s+)?({WEEKDAY_RE})\b", re.I)
+MONTH_OR_MONTH_WORD = re.compile(rf"\b(?:{MONTH_RE}|month)(?!\w)", re.I)
 FORWARD = re.compile(r"\b(next(?! to\b)|upcoming|will|going to|scheduled|planned|due to|set to|future)\b", re.I)
 Q_CALENDAR = re.compile(
     r"\b(today|tonight|yesterday|(?:this|last|past) (?:week|weekend|month|year)|"
@@ -308,10 +309,17 @@ def make_scope(
     """A TimeScope with its lookup tables filled in (for callers building one without a question)."""
     years = tuple((r.start.year, r.end.year) for r in ranges)
     past = tuple((r.start.toordinal(), r.end.toordinal() + r.slack) for r in ranges if r.start <= as_of)
-    # a range within one month ("in March", "on June 3", "last month") may be named by its month's name
-    months = sorted({r.start.month for r in ranges if (r.start.year, r.start.month) == (r.end.year, r.end.month)})
-    pattern = "|".join(rf"{MONTH_NAMES[m - 1][:3]}(?:{MONTH_NAMES[m - 1][3:]}|\.)?" for m in months)
-    month_words = re.compile(rf"\b(?:{pattern})\b", re.I) if months else None
+    # a range asked by its month ("in March", "on June 3", "last month") may be named by the month's name
+    months = sorted(
+        {
+            r.start.month
+            for r in ranges
+            if (r.start.year, r.start.month) == (r.end.year, r.end.month) and MONTH_OR_MONTH_WORD.search(r.label)
+        }
+    )
+    # "May" only capitalised: "may" is a verb
+    names = [rf"(?i:{MONTH_NAMES[m - 1][:3]}(?:{MONTH_NAMES[m - 1][3:]}|\.)?)" if m != 5 else "May" for m in months]
+    month_words = re.compile(rf"\b(?:{'|'.join(names)})\b") if months else None
     return TimeScope(as_of, tuple(ranges), relative, forward, tuple(words or ()), years, past, month_words)
 
 

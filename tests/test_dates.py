@@ -167,6 +167,11 @@ def test_explicit_year_fit_by_article_date_and_by_the_sentence_own_years():
     assert time_fit(march, "2020-05-15", "Prices rose 3% in March, the office said.") == 1.0
     assert time_fit(march, "2020-03-20", "Prices rose 3%, the office said.") == 1.0
     assert time_fit(march, "2020-05-15", "Prices rose 3%, the office said.") == -0.25
+    may = time_scope("What happened in May?", D("2020-07-15"))
+    assert time_fit(may, "2020-07-15", "Rates rose in May.") == 1.0
+    assert time_fit(may, "2020-07-15", "Rates may rise.") == -0.25  # the verb
+    monday = time_scope("What happened on Monday?", D("2020-07-15"))
+    assert time_fit(monday, "2020-03-15", "It happened in July.") == -0.75  # the month was not what was asked
     # a future year constrains what a sentence names, not when its report was written
     future = time_scope("Who will host the 2030 World Cup?", AS_OF)
     assert time_fit(future, "2022-03-01", "Spain will host the 2030 World Cup.") == 1.0
