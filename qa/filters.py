@@ -61,8 +61,8 @@ def parse_filter_words(question: str) -> tuple[str, Filters]:
             raise DateError(
                 f"{key}: needs a value, e.g. {key}:2023-01-01" if key != "outlet" else "outlet: needs a name"
             )
-        if key in ("outlet", "source"):
-            outlets.append(value)
+        if key in ("outlet", "source"):  # outlet:Xinhua,Reuters names two; a quoted name is taken whole
+            outlets.extend([value] if m.group("bare") is None else [v for v in value.split(",") if v])
         elif key in ("since", "from", "after"):
             since = parse_date(value)
         elif key in ("until", "to", "before"):

@@ -282,6 +282,8 @@ def test_filter_words_quoted_outlets_as_of_and_words_left_alone():
     assert question == "Who met at 10:30? note:x"
     assert filters.outlets == ("Baltic Courier", "AP") and filters.as_of == D("2022-12-31")
     assert not filters.since and not filters.until
+    assert parse_filter_words("Who won? outlet:Xinhua,Reuters")[1].outlets == ("Xinhua", "Reuters")
+    assert parse_filter_words('outlet:"Reuters, London" x')[1].outlets == ("Reuters, London",)
     assert parse_filter_words("Who won?") == ("Who won?", Filters())
     assert not Filters().active
 
