@@ -117,17 +117,20 @@ class GatedEmbedder:
         self._inner = inner
         self._gate = gate
         self._documents = documents
+        self.blocked = threading.Event()  # set once a call is waiting for the gate
 
     def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
         return getattr(self._inner, name)
 
     def encode_queries(self, texts):  # type: ignore[no-untyped-def]
         if not self._documents:
+            self.blocked.set()
             assert self._gate.wait(30)
         return self._inner.encode_queries(texts)
 
     def encode(self, texts, progress=None):  # type: ignore[no-untyped-def]
         if self._documents:
+            self.blocked.set()
             assert self._gate.wait(30)
         return self._inner.encode(texts, progress=progress)
 
@@ -290,6 +293,28 @@ async def test_questions_are_answered_from_the_old_index_while_reindexing(settin
         assert "3 articles" in status(app) and "up to date" in status(app)
         await ask(pilot, BRIDGE_QUESTION)
         assert "41 million euros" in last_card(app).answer.text
+
+
+def test_closing_does_not_wait_for_a_reindex(settings, embedder):
+    """`app.run()`, not `run_test()`: asyncio.run joins the worker threads on exit, as `qa` does."""
+    gate = threading.Event()
+    gated = GatedEmbedder(embedder, gate, documents=True)
+    app = app_over(settings, gated)
+    closing: list[float] = []
+
+    async def auto_pilot(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(pilot)
+        (settings.corpus / "kelvar_bridge.txt").write_text(BRIDGE_ARTICLE, encoding="utf-8")
+        await pilot.press("ctrl+r")
+        await until(pilot, gated.blocked.is_set)  # the sync is embedding the new article, for up to 30 s
+        closing.append(time.monotonic())
+        await pilot.press("ctrl+q")
+
+    app.run(headless=True, size=(100, 40), auto_pilot=auto_pilot)
+    try:
+        assert closing and time.monotonic() - closing[0] < 5  # the sync was left in its daemon thread
+    finally:
+        gate.set()  # it stops at its next progress call: the app is gone
 
 
 def damage_catalogue(index) -> None:

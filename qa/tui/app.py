@@ -151,6 +151,7 @@ class QAApp(App[None]):
         self._load()
         if self.watch_corpus:
             self._start_watcher()
+        self.set_interval(self.recheck_seconds, self._recheck)  # from the start: also after a failed load's rebuild
         self.call_after_refresh(self._after_refresh)
 
     def _after_refresh(self, rounds: int = 1) -> None:
@@ -244,7 +245,6 @@ class QAApp(App[None]):
         self._loaded = True
         self._set_state("checking the corpus…")
         self._check_staleness()
-        self.set_interval(self.recheck_seconds, self._recheck)
         self._ask_pending()
 
     def on_load_failed(self, message: LoadFailed) -> None:
@@ -336,9 +336,11 @@ class QAApp(App[None]):
     # --- staleness and watching ------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="stale", exit_on_error=False)
     def _check_staleness(self) -> None:
+        library = self.library
         try:
-            status = self.library.status(sizes=False)
-            changed = self.library.changed_since_open()
+            status, changed = in_daemon(lambda: (library.status(sizes=False), library.changed_since_open()))
+        except Cancelled:
+            return
         except Exception as e:  # shown in the status line
             self._post(StaleChecked(describe(e).split(":")[0], None))
             return
@@ -531,6 +533,7 @@ class QAApp(App[None]):
 
 
 def make_app(library: Library, watch: bool = True) -> QAApp:
-    """The app over `library` (the CLI's, or a test's with an already loaded embedder); `watch`: follow the
-    corpus folder with a watcher thread (the periodic check runs either way)."""
+    """The app over `library` (the CLI's, or a test's with an already loaded embedder); the app takes over
+    `library.warn` to show warnings as notifications. `watch`: follow the corpus folder with a watcher thread
+    (the periodic check runs either way)."""
     return QAApp(library, watch=watch)
