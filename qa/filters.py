@@ -151,8 +151,15 @@ class ChunkFacets:
         if not filters.active:
             return self.chunk_ids
         cached = self._cache.get(filters)
-        if cached is not None:
-            return cached
+        if cached is None:
+            cached = self.chunk_ids[self.chunk_mask(filters)] if len(self.chunk_ids) else self.chunk_ids
+            if len(self._cache) > 64:
+                self._cache.clear()
+            self._cache[filters] = cached
+        return cached
+
+    def chunk_mask(self, filters: Filters) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """One flag per chunk of `chunk_ids` (sorted by id): does it pass the filters?"""
         keep = np.ones(len(self.article_day), dtype=bool)
         if filters.since is not None or filters.until is not None:
             keep &= self.article_day >= 0
@@ -165,11 +172,16 @@ class ChunkFacets:
             by_outlet = np.zeros(len(self.article_day), dtype=bool)
             by_outlet[self.pair_article[np.isin(self.pair_outlet, codes)]] = True
             keep &= by_outlet
-        result = self.chunk_ids[keep[self.chunk_article]] if len(self.chunk_ids) else self.chunk_ids
-        if len(self._cache) > 64:
-            self._cache.clear()
-        self._cache[filters] = result
-        return result
+        mask: np.ndarray[Any, np.dtype[np.bool_]] = keep[self.chunk_article]
+        return mask
+
+    def mask_for(self, doc_chunk_ids: IdArray, filters: Filters) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """One flag per document of another index listing chunk ids in its own order (the BM25 index's
+        `chunk_ids`): for `Lexical.search(allowed=...)`. Without a lookup when both list the same ids in
+        the same order, as they do when both were read from the catalogue by id."""
+        if len(doc_chunk_ids) == len(self.chunk_ids) and np.array_equal(doc_chunk_ids, self.chunk_ids):
+            return self.chunk_mask(filters)
+        return bm25_allowed_mask(doc_chunk_ids, self.allowed(filters))
 
 
 def allowed_chunk_ids(db: sqlite3.Connection, filters: Filters) -> IdArray:
@@ -333,7 +345,7 @@ def bench(n: int = 100_000, dim: int = 384, keep: float = 0.10, k: int = 100, qu
         lexical.search(words, k)
         t5 = time.perf_counter()
         if "allowed" in inspect.signature(lexical.search).parameters:  # the Lexical's own mask, to compare
-            lexical.search(words, k, allowed=bm25_allowed_mask(lexical.chunk_ids, allowed))
+            lexical.search(words, k, allowed=facets.mask_for(lexical.chunk_ids, filters))
             timings["bm25_lexical_mask"].append(time.perf_counter() - t5)
         assert len(dense) == k and np.isin([i for i, _ in dense], allowed).all()
         for name, took in (("allowed", t1 - t0), ("dense", t2 - t1), ("bm25", t3 - t2), ("total", t3 - t0)):

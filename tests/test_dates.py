@@ -358,6 +358,11 @@ def test_date_and_outlet_filters_alone_and_combined(facets):
     assert kept(outlets=("Nobody",)) == set()
     ids = facets.allowed(Filters(since=D("2022-01-01")))
     assert ids.dtype == np.int64 and np.all(np.diff(ids) > 0)
+    # the same as flags over another index's documents, in its order or in the facets' own
+    since = Filters(since=D("2022-01-01"))
+    assert np.array_equal(facets.chunk_ids[facets.mask_for(facets.chunk_ids, since)], ids)
+    shuffled = facets.chunk_ids[::-1].copy()
+    assert np.array_equal(np.sort(shuffled[facets.mask_for(shuffled, since)]), ids)
 
 
 def random_index(n: int = 2000, dim: int = 16, seed: int = 0):  # type: ignore[no-untyped-def]
