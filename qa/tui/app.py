@@ -96,7 +96,8 @@ class QAApp(App[None]):
         library.warn = self._library_warning  # called from worker threads
         self.watch_corpus = watch
         self.latest: AnswerCard | None = None  # the card whose sources 1-9 open
-        # State below changes only on the app's thread (handlers); workers only read `library`.
+        # State below changes only on the app's thread (handlers); workers use only `library` and the
+        # thread-safe primitives at the end.
         self._loaded = False  # the load finished, ready or failed
         self._load_error: str | None = None  # until an index run succeeds
         self._pending: tuple[str, AnswerCard] | None = None  # the question asked before the load finished
@@ -225,7 +226,7 @@ class QAApp(App[None]):
         try:
             label = "updating the index" if library.built else "building the index"
             progress = self._progress(worker, label)
-            report = in_daemon(lambda: library.refresh(progress))  # syncs only when the corpus changed
+            report = in_daemon(lambda: library.refresh(progress))  # syncs when the index is missing or stale
             if report is not None:
                 self._post(IndexDone(report.summary(), None))
             in_daemon(library.retriever)
