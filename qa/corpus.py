@@ -26,7 +26,6 @@ class Staleness:
         return bool(self.new or self.changed or self.removed)
 
 
-
 def check_corpus(corpus: Path, warnings: list[str] | None = None) -> list[Path]:
     """The article files of the corpus folder; `warnings` collects the entries that cannot be read."""
     if not corpus.is_dir():

@@ -17,7 +17,7 @@ from qa.errors import QAError
 from qa.metrics import ranking_metrics
 
 if TYPE_CHECKING:
-    from qa.embed import ModelEmbedder
+    from qa.embed import Embedder
     from qa.retrieve import Retriever
     from qa.sync import Progress, SyncReport
 

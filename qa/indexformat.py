@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from qa import config
 
 if TYPE_CHECKING:
-    from qa.embed import ModelEmbedder
+    from qa.embed import Embedder
 
 CATALOG = "catalog.sqlite"  # the source of truth: articles, chunks, sentences, vectors, settings
 VECTORS = "vectors.faiss"  # derived: chunk vectors for search

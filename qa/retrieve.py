@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from qa.config import MAX_QUESTION_CHARS
-from qa.embed import ModelEmbedder
+from qa.embed import Embedder
 from qa.errors import QuestionError
 from qa.indexformat import index_settings
 from qa.lexical import Lexical

@@ -1,9 +1,9 @@
 """The one policy every front end uses: open an index for a corpus, keep it fresh, ask, re-index, status.
 
-    import qa
-    library = qa.open_index(corpus="~/news")      # index folder: the user's data dir unless given
-    answer = library.ask("Where is the next forum hosted?")
-    print(answer.text, answer.citation.path)
+import qa
+library = qa.open_index(corpus="~/news")      # index folder: the user's data dir unless given
+answer = library.ask("Where is the next forum hosted?")
+print(answer.text, answer.citation.path)
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from qa.errors import IndexLocked
 
 if TYPE_CHECKING:
     from qa.answer import Answer
-    from qa.embed import ModelEmbedder
+    from qa.embed import Embedder
     from qa.retrieve import Retriever
+    from qa.store import ArticleRow
     from qa.sync import Progress, SyncReport
 
 Warn = Callable[[str], None]
@@ -62,15 +63,16 @@ class Library:
         self._embedder = embedder
         self.warn: Warn = warn or (lambda message: None)
         self._retriever: Retriever | None = None
-        self._lock = threading.Lock()  # the TUI re-indexes in one thread while another asks
+        self._lock = threading.RLock()  # the TUI re-indexes in one thread while another asks
 
     @property
     def embedder(self) -> Embedder:
-        if self._embedder is None:
-            from qa.embed import ModelEmbedder
+        with self._lock:
+            if self._embedder is None:
+                from qa.embed import ModelEmbedder
 
-            self._embedder = ModelEmbedder(self.settings.model, quantize=self.settings.quantize)
-        return self._embedder
+                self._embedder = ModelEmbedder(self.settings.model, quantize=self.settings.quantize)
+            return self._embedder
 
     @property
     def built(self) -> bool:
@@ -83,7 +85,9 @@ class Library:
         """Bring the index in line with the corpus folder (the only writer; one at a time)."""
         from qa.sync import Indexer
 
-        indexer = Indexer(self.settings.corpus, self.settings.index, self.embedder, progress, batch_texts=self.batch_texts)
+        indexer = Indexer(
+            self.settings.corpus, self.settings.index, self.embedder, progress, batch_texts=self.batch_texts
+        )
         report = indexer.run(rebuild=rebuild)
         for warning in report.warnings:
             self.warn(warning)
@@ -108,16 +112,23 @@ class Library:
 
     # reading ------------------------------------------------------------------------------------
     def retriever(self) -> Retriever:
-        """The open reader, opened on first use and again after `index` or `reload`."""
+        """The open reader, opened on first use and again by `reload` (after `index` too)."""
         with self._lock:
             if self._retriever is None:
-                from qa.retrieve import Retriever
-
-                retriever = Retriever(self.settings.index, self.embedder)
-                for warning in retriever.warnings:
-                    self.warn(warning)
-                self._retriever = retriever
+                self._retriever = self._open()
             return self._retriever
+
+    def _open(self) -> Retriever:
+        from qa.retrieve import Retriever
+
+        retriever = Retriever(self.settings.index, self.embedder)
+        for warning in retriever.warnings:
+            self.warn(warning)
+        return retriever
+
+    def article(self, article_id: str) -> ArticleRow | None:
+        """An indexed article (title, date, outlet, path, text), e.g. to show a cited source."""
+        return self.retriever().article(article_id)
 
     def changed_since_open(self) -> bool:
         """Whether another process (`qa index`, `qa watch`) changed the index the open reader serves."""
@@ -134,10 +145,14 @@ class Library:
             catalog.close()
 
     def reload(self) -> None:
-        """Drop the open reader: the next question opens the index as it is now (questions already
-        running finish on the old one)."""
+        """Open the index as it is now and swap it in; questions already running finish on the old
+        reader. If it cannot be opened, the error is raised and the old reader stays in use."""
         with self._lock:
-            self._retriever = None
+            opened = self._retriever is not None
+        if opened:
+            fresh = self._open()
+            with self._lock:
+                self._retriever = fresh
 
     def ask(self, question: str, k: int = 5, mode: str = "hybrid", sync: bool = True) -> Answer:
         """Answer a question with a cited extract, or say the corpus does not answer."""

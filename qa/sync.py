@@ -22,7 +22,7 @@ from qa import config
 from qa.chunk import chunk_text
 from qa.corpus import Staleness, check_corpus, file_digest_or_blank, relative_paths, staleness, stat_or_zero
 from qa.digest import file_digest, text_digest
-from qa.embed import ModelEmbedder
+from qa.embed import Embedder
 from qa.errors import IndexCorrupt, IndexMismatch, QAError
 from qa.indexformat import CATALOG, STAGING, index_settings
 from qa.ingest import Article, Unreadable, parse_file, printable

@@ -45,7 +45,9 @@ def copied(seed_corpus, seed_index, tmp_path) -> tuple[Path, Path]:
 
 def test_ask_json(cli, copied):
     corpus, index = copied
-    code, out, err = cli("ask", "Where is the next forum hosted?", "--json", "--corpus", str(corpus), "--index", str(index))
+    code, out, err = cli(
+        "ask", "Where is the next forum hosted?", "--json", "--corpus", str(corpus), "--index", str(index)
+    )
     assert code == 0, err
     data = json.loads(out)
     assert {"question", "answered", "answer", "hits"} <= set(data)
@@ -127,17 +129,35 @@ def test_eval_writes_a_report_only_where_asked(cli, copied, tmp_path):
     corpus, index = copied
     questions = tmp_path / "q.jsonl"
     questions.write_text(
-        json.dumps({"question": "Where is the next forum hosted?", "answers": ["Taganrog"], "article": "000_ec996563e8ac1e77.txt"})
+        json.dumps(
+            {
+                "question": "Where is the next forum hosted?",
+                "answers": ["Taganrog"],
+                "article": "000_ec996563e8ac1e77.txt",
+            }
+        )
         + "\n"
     )
     before = set(tmp_path.rglob("*"))
-    code, out, err = cli("eval", "--questions", str(questions), "--corpus", str(corpus), "--index", str(index), "--json")
+    code, out, err = cli(
+        "eval", "--questions", str(questions), "--corpus", str(corpus), "--index", str(index), "--json"
+    )
     assert code == 0, err
     assert json.loads(out)["metrics"]["answer_accuracy"] == 1.0
     assert {p for p in tmp_path.rglob("*") if not str(p).startswith(str(index))} == {
         p for p in before if not str(p).startswith(str(index))
     }  # no report written anywhere
-    code, _, err = cli("eval", "--questions", str(questions), "--corpus", str(corpus), "--index", str(index), "--report", str(tmp_path / "r"))
+    code, _, err = cli(
+        "eval",
+        "--questions",
+        str(questions),
+        "--corpus",
+        str(corpus),
+        "--index",
+        str(index),
+        "--report",
+        str(tmp_path / "r"),
+    )
     assert code == 0 and len(list((tmp_path / "r").glob("*.json"))) == 1 and "report written" in err
 
 
@@ -204,7 +224,17 @@ def test_installed_from_a_wheel_answers_with_its_bundled_seeds_and_writes_outsid
     )
     assert build.returncode == 0, build.stderr
     install = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), *map(str, wheels.glob("qa-*.whl"))],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(target),
+            *map(str, wheels.glob("qa-*.whl")),
+        ],
         capture_output=True,
         text=True,
     )
@@ -212,7 +242,9 @@ def test_installed_from_a_wheel_answers_with_its_bundled_seeds_and_writes_outsid
     before = sorted(p.relative_to(target) for p in target.rglob("*") if "__pycache__" not in p.parts)
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
     env.update(HOME=str(home), XDG_DATA_HOME="", XDG_CACHE_HOME="", HF_HUB_OFFLINE="1", PYTHONPATH=str(target))
-    code = "import sys, qa.cli; assert qa.cli.__file__.startswith(sys.argv[1]), qa.cli.__file__; qa.cli.main(sys.argv[2:])"
+    code = (
+        "import sys, qa.cli; assert qa.cli.__file__.startswith(sys.argv[1]), qa.cli.__file__; qa.cli.main(sys.argv[2:])"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code, str(target), "ask", "Where is the next forum hosted?", "--json"],
         capture_output=True,

@@ -86,7 +86,7 @@ def test_beir_dense_and_hybrid_reuse_the_index(beir_dir: Path, tmp_path: Path, e
     second = ev.run_beir(beir_dir, "test", "hybrid", index, embedder)
     assert second["indexing"] == {**second["indexing"], "added": 0, "unchanged": 5}
     assert second["metrics"]["recall@10"] == 1.0
-    assert 0.0 < second["metrics"]["ndcg@10"] <= 1.0
+    assert second["per_query"]["q2"] == pytest.approx(1.0)  # both volcano documents first for "lava eruption"
 
 
 def test_beir_folder_errors(tmp_path: Path, beir_dir: Path, embedder) -> None:
@@ -240,7 +240,7 @@ def test_cli_eval_json_and_compare(tmp_path: Path, seed_corpus: Path, seed_index
         str(seed_corpus),
         "--index",
         str(index),
-        "--reports",
+        "--report",
         str(reports),
     ]
     main(args)
@@ -270,7 +270,7 @@ def test_cli_eval_beir(beir_dir: Path, tmp_path: Path, capsys) -> None:
             "bm25",
             "--index",
             str(tmp_path / "bi"),
-            "--reports",
+            "--report",
             str(tmp_path / "r"),
         ]
     )
@@ -282,24 +282,20 @@ def test_cli_eval_beir(beir_dir: Path, tmp_path: Path, capsys) -> None:
 
 
 # --- release gates and regression floors on the question sets ----------------------------------------
-# Issue 5's release gates hold on eval/questions.jsonl: answer accuracy >= 0.95 (49/51), unanswerable
-# flagged >= 0.80 (12/14), at most 5 % of answerable questions wrongly flagged (0/51). The scoring was
-# tuned on it and on eval/questions-holdout.jsonl (21/26, 10/14, 3/26). eval/questions-test.jsonl
-# (19/26, 6/14, 1/26 when first run; three fixes came from its failures) and eval/questions-final.jsonl
-# (run once after all tuning: 23/26, 9/14, 0/26) say what to expect on new questions. The other sets
-# are held at today's numbers so a change that makes answers worse fails here; raise them as answers
-# improve.
+# Issue 5's release gates hold on eval/questions.jsonl: answer accuracy >= 0.95, unanswerable flagged
+# >= 0.80, at most 5 % of answerable questions wrongly flagged. eval/questions-holdout.jsonl and
+# questions-test.jsonl are held at today's numbers so a change that makes answers worse fails here.
+# eval/questions-final.jsonl is the set no tuning has seen: it is reported (`qa eval --questions ...`),
+# never a floor here, or it would become a tuning target.
 FLOORS = {
     "questions.jsonl": {"answer_accuracy": 0.95, "unanswerable_flagged": 0.80},
     "questions-holdout.jsonl": {"answer_accuracy": 0.80, "unanswerable_flagged": 0.71},
     "questions-test.jsonl": {"answer_accuracy": 0.80, "unanswerable_flagged": 0.50},
-    "questions-final.jsonl": {"answer_accuracy": 0.88, "unanswerable_flagged": 0.64},
 }
 CEILINGS = {
     "questions.jsonl": {"answerable_wrongly_flagged": 0.05},
     "questions-holdout.jsonl": {"answerable_wrongly_flagged": 0.12},
     "questions-test.jsonl": {"answerable_wrongly_flagged": 0.05},
-    "questions-final.jsonl": {"answerable_wrongly_flagged": 0.05},
 }
 
 

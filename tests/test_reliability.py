@@ -23,8 +23,8 @@ from qa import config
 from qa.boilerplate import clean_lines
 from qa.chunk import chunk_text, split_sentences
 from qa.corpus import staleness
-from qa.errors import IndexLocked, IndexMissing, QAError
-from qa.indexformat import CATALOG, VECTORS
+from qa.errors import IndexLocked, IndexMismatch, IndexMissing, QAError
+from qa.indexformat import CATALOG, SCHEMA_VERSION, VECTORS
 from qa.ingest import CONTROL, MAX_ARTICLE_CHARS, from_text, list_files, normalize, parse_file
 from qa.retrieve import Retriever, check_question
 from qa.store import Catalog, DerivedUnusable, IndexUnwritable, WriteLock, read_faiss
@@ -639,17 +639,26 @@ def test_duplicate_articles_are_indexed_once_and_both_paths_known(corpus, tmp_pa
     catalog.close()
 
 
-def test_an_old_catalogue_gets_the_text_hash_column(corpus, tmp_path):
+def test_an_old_catalogue_is_migrated_by_the_next_index_run(corpus, tmp_path):
+    """A catalogue of qa 0.1 (no schema version, no text_hash column): readers ask for `qa index`,
+    which applies the numbered migrations and keeps every vector."""
     index = tmp_path / "index"
     run(corpus, index)
     db = sqlite3.connect(index / CATALOG)
     db.execute("DROP INDEX IF EXISTS articles_text")
     db.execute("ALTER TABLE articles DROP COLUMN text_hash")
+    db.execute("PRAGMA user_version = 0")
     db.commit()
     db.close()
+    with pytest.raises(IndexMismatch, match="run `qa index` to update it"):
+        Retriever(index, HashEmbedder())
     (corpus / "copy.txt").write_text((corpus / "good.txt").read_text())
-    report = run(corpus, index)
-    assert report.duplicates == 1
+    embedder = HashEmbedder()
+    report = run(corpus, index, embedder)
+    assert report.duplicates == 1 and embedder.embedded == []  # nothing re-embedded
+    catalog = Catalog(index)
+    assert catalog.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    catalog.close()
 
 
 # --- concurrency ----------------------------------------------------------------------------------------
