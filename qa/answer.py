@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
+from qa.filters import Filters
 from qa.retrieve import Hit, Retriever, check_question
 
 PASSAGES = 5  # top passages whose sentences compete for the extract
@@ -42,8 +45,10 @@ class Answer:
     citation: Citation | None = None
     also_in: list[Citation] = field(default_factory=list)  # other articles saying the same
     hits: list[Hit] = field(default_factory=list)
+    as_of: date | None = None  # the date the question was asked as of (None: no date limit)
+    filters: Filters | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         answer = None
         if self.answered and self.citation:
             c = self.citation
@@ -69,11 +74,30 @@ class Answer:
         hits = [
             {
                 k: h.to_dict()[k]
-                for k in ("rank", "score", "text", "article_id", "title", "date", "outlet", "path", "start", "end")
+                for k in (
+                    "rank",
+                    "score",
+                    "text",
+                    "article_id",
+                    "title",
+                    "date",
+                    "outlet",
+                    "url",
+                    "path",
+                    "start",
+                    "end",
+                )
             }
             for h in self.hits
         ]
-        return {"question": self.question, "answered": self.answered, "answer": answer, "hits": hits}
+        return {
+            "question": self.question,
+            "answered": self.answered,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "filters": (self.filters or Filters()).to_dict(),
+            "answer": answer,
+            "hits": hits,
+        }
 
 
 @dataclass
@@ -222,13 +246,21 @@ ANAPHORA_PENALTY = 0.05
 REASON_OR_MANNER = re.compile(r"\b(why|how(?! (many|much|long|old|large|big|often|far)\b))\b", re.I)
 
 
-def answer(retriever: Retriever, question: str, k: int = 5, mode: str = "hybrid") -> Answer:
+def answer(
+    retriever: Retriever,
+    question: str,
+    k: int = 5,
+    mode: str = "hybrid",
+    filters: Filters | None = None,
+    as_of: date | None = None,
+) -> Answer:
     """Search, then choose the best sentence (or two adjacent ones) in the top passages; below the
-    threshold, say that the corpus does not answer and keep the passages as related."""
+    threshold, say that the corpus does not answer and keep the passages as related. `filters` and
+    `as_of` (articles dated after it do not answer) are applied by the retriever."""
     question = check_question(question)
     vector = retriever.embed(question)
-    hits = retriever.search(question, k=max(k, PASSAGES), mode=mode, vector=vector)
-    result = Answer(question=question, answered=False, hits=hits[:k])
+    hits = retriever.search(question, k=max(k, PASSAGES), mode=mode, vector=vector, filters=filters, as_of=as_of)
+    result = Answer(question=question, answered=False, hits=hits[:k], as_of=as_of, filters=filters)
     sentences = _candidates(retriever, hits[:PASSAGES])
     if not sentences:
         return result

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,8 +16,10 @@ from qa.errors import QAError
 
 if TYPE_CHECKING:
     from qa.answer import Answer
+    from qa.filters import Filters
     from qa.service import Library
     from qa.sync import Progress, SyncReport
+    from qa.timeline import Evidence
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -25,6 +28,15 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--model", help="sentence-transformers model name or path (default: bundled all-MiniLM-L6-v2, or $QA_MODEL)"
     )
+
+
+def _time(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--as-of", metavar="DATE", help="answer as of this date (default today): later articles do not answer"
+    )
+    p.add_argument("--since", metavar="DATE", help="only articles dated on or after DATE (YYYY-MM-DD, YYYY-MM, YYYY)")
+    p.add_argument("--until", metavar="DATE", help="only articles dated on or before DATE")
+    p.add_argument("--outlet", metavar="NAME", action="append", help="only articles from this outlet (repeatable)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
     p.add_argument("--no-sync", action="store_true", help="do not bring the index up to date first")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--timeline", action="store_true", help="list the evidence by date instead of one answer")
+    _time(p)
     _common(p)
 
     p = sub.add_parser("index", help="bring the index in line with the corpus folder")
@@ -61,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test", help="qrels split for --beir (default test)")
     p.add_argument("--report", metavar="DIR", help="write the report (JSON and Markdown) into this folder")
     p.add_argument("--no-sync", action="store_true", help="do not bring the index up to date first")
+    _time(p)  # a question with its own "date" is answered as of that date, whatever --as-of says
     _common(p)  # with --beir, --index is the BEIR set's own index (default: <data folder>/beir/NAME)
 
     p = sub.add_parser("tui", help="open the terminal UI (the default)")
@@ -195,12 +210,25 @@ def cmd_watch(args: argparse.Namespace) -> None:
             print(f"qa: error: {e}", file=sys.stderr)
 
 
+def time_limits(args: argparse.Namespace) -> tuple[Filters, date | None]:
+    """--since/--until/--outlet as Filters, and --as-of; a bad date is a one-line error."""
+    from qa.dates import DateError, parse_date
+    from qa.filters import Filters
+
+    since, until = parse_date(args.since), parse_date(args.until, end=True)
+    if since and until and since > until:
+        raise DateError(f"--since {since} is after --until {until}: nothing can match")
+    outlets = tuple(dict.fromkeys(o.strip() for o in args.outlet or () if o.strip()))
+    return Filters(since, until, outlets), parse_date(args.as_of, end=True)
+
+
 def cmd_ask(args: argparse.Namespace) -> None:
     from qa.retrieve import check_question
 
     question = check_question(args.question)  # fail fast, before any model loads
     if args.k < 1:
         raise QAError("-k must be at least 1")
+    filters, as_of = time_limits(args)
     library = library_of(args)
     if not args.no_sync:
         update, stop = progress_bar()
@@ -210,7 +238,14 @@ def cmd_ask(args: argparse.Namespace) -> None:
             stop()
         if report is not None:
             print(report.summary(), file=sys.stderr)
-    result = library.ask(question, k=args.k, mode=args.mode, sync=False)
+    if args.timeline:
+        evidence = library.timeline(question, k=max(args.k, 20), filters=filters, as_of=as_of or date.today())
+        if args.json:
+            print(json.dumps([e.to_dict() for e in evidence], ensure_ascii=False))
+        else:
+            print_timeline(evidence)
+        return
+    result = library.ask(question, k=args.k, mode=args.mode, sync=False, filters=filters, as_of=as_of)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
@@ -246,6 +281,19 @@ def print_answer(result: Answer) -> None:
         snippet = hit.text if len(hit.text) < 300 else hit.text[:297] + "…"
         console.print(Text(f"[{hit.rank}] {hit.title} ({hit.path}) score {hit.score:.3f}", style="cyan"))
         console.print(Text(snippet))
+
+
+def print_timeline(evidence: list[Evidence]) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(highlight=False)
+    console.soft_wrap = not console.is_terminal
+    if not evidence:
+        console.print("Nothing in the corpus matches this question.")
+    for e in _terminal_safe(evidence):
+        console.print(Text(f"{e.date or 'undated':10}  {e.outlet or ''}  {e.title} ({e.path})", style="cyan"))
+        console.print(Text(f"            {e.dated_text}"))
 
 
 def _terminal_safe(obj: Any) -> Any:
@@ -289,9 +337,12 @@ def cmd_eval(args: argparse.Namespace) -> None:
         else:
             questions_file = ev.questions_file(args.questions)
             questions = ev.load_questions(questions_file)
+            filters, as_of = time_limits(args)
             if not args.no_sync:
                 library.refresh(progress=update)
-            report = ev.run_questions(library.retriever(), questions, args.mode, args.k)
+            report = ev.run_questions(
+                library.retriever(), questions, args.mode, args.k, filters=filters, as_of=as_of or date.today()
+            )
             ev.stamp(
                 report,
                 settings.model,
@@ -299,6 +350,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
                 corpus=str(settings.corpus),
                 index=str(settings.index),
                 questions=str(questions_file),
+                as_of=as_of.isoformat() if as_of else "today, or each question's date",
+                filters=filters.to_dict(),
             )
     finally:
         stop()

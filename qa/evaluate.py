@@ -8,12 +8,14 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qa import config
+from qa.dates import DateError, parse_date
 from qa.errors import QAError
+from qa.filters import Filters
 from qa.metrics import ranking_metrics
 
 if TYPE_CHECKING:
@@ -47,6 +49,7 @@ class Question:
     answers: list[str]
     article: str | None  # gold article id or path; None for questions the corpus cannot answer
     answerable: bool
+    date: date | None = None  # the day it was asked: answered as of then (news quizzes)
 
 
 def questions_file(path: str | None) -> Path:
@@ -76,8 +79,9 @@ def load_questions(path: Path | str) -> list[Question]:
                 answers=[str(a) for a in obj.get("answers") or []],
                 article=obj.get("article") or None,
                 answerable=bool(obj.get("answerable", True)),
+                date=parse_date(obj["date"]) if obj.get("date") else None,
             )
-        except (json.JSONDecodeError, KeyError, TypeError) as e:
+        except (json.JSONDecodeError, KeyError, TypeError, DateError) as e:
             raise EvalError(f"{path}:{n}: not a question object ({e})") from e
         if q.answerable and not (q.answers and q.article):
             raise EvalError(f"{path}:{n}: an answerable question needs answers and an article")
@@ -125,9 +129,17 @@ def _gold_id(retriever: Any, gold: str, hits: list[Any]) -> str:
 
 
 def run_questions(
-    retriever: Retriever, questions: list[Question], mode: str = "hybrid", k: int = 5, progress: Progress | None = None
+    retriever: Retriever,
+    questions: list[Question],
+    mode: str = "hybrid",
+    k: int = 5,
+    progress: Progress | None = None,
+    filters: Filters | None = None,
+    as_of: date | None = None,
+    question_dates: bool = True,
 ) -> dict[str, Any]:
-    """Every question through the same search and answer code as `qa ask`; a report dict."""
+    """Every question through the same search and answer code as `qa ask`; a report dict. Each question
+    is answered as of its own `date` when it has one (and `question_dates`), else as of `as_of`."""
     from qa.answer import answer
 
     rows: list[dict[str, Any]] = []
@@ -135,8 +147,9 @@ def run_questions(
     run: dict[str, list[str]] = {}
     for n, q in enumerate(questions):
         qid = str(n)
-        result = answer(retriever, q.question, k=k, mode=mode)
-        hits = retriever.search(q.question, k=ARTICLE_DEPTH, mode=mode)
+        when = q.date if question_dates and q.date else as_of
+        result = answer(retriever, q.question, k=k, mode=mode, filters=filters, as_of=when)
+        hits = retriever.search(q.question, k=ARTICLE_DEPTH, mode=mode, filters=filters, as_of=when)
         ranked = distinct_articles(hits)
         gold = _gold_id(retriever, q.article, hits) if q.article else None
         rank = ranked.index(gold) + 1 if gold in ranked else None

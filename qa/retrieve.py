@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from qa.config import MAX_QUESTION_CHARS
+from qa.dates import TimeFeatures, TimeScope, time_features, time_scope
 from qa.embed import Embedder
 from qa.errors import QuestionError
+from qa.filters import ChunkFacets, Filters, dense_search_filtered
 from qa.indexformat import index_settings
 from qa.lexical import Lexical
 from qa.store import ArticleRow, Catalog, DerivedUnusable, faiss_from_catalog, read_faiss
@@ -19,6 +22,26 @@ MODES = ("hybrid", "dense", "bm25")
 CANDIDATES = 100  # depth taken from each retriever before fusing
 # Convex fusion weight of the dense score (BM25 gets the rest), chosen on SciFact: see README.
 DENSE_WEIGHT = 0.65
+TIME_RERANK_DEPTH = 100  # fused passages re-scored by their dates when a question is asked as of a date
+
+
+@dataclass(frozen=True)
+class TimeWeights:
+    """How much a passage's dates move it, added to its fused score (eval/time_weights.py fits them on
+    news-quiz, cross-validated by year): `explicit` x the fit to dates the question names (-1..1),
+    `recent` x how recent its article is among the candidates (1 the newest, halving every `half_life`
+    days) for "next"/"latest"/"this week" questions, `recent_default` the same for other questions
+    (news questions mean the latest event unless they say otherwise), `forward` x whether a "next"
+    question's sentence names a year not yet past."""
+
+    explicit: float = 0.1
+    recent: float = 0.1
+    recent_default: float = 0.0
+    half_life: float = 30.0
+    forward: float = 0.05
+
+
+TIME_WEIGHTS = TimeWeights()
 
 
 @dataclass
@@ -61,12 +84,19 @@ class Retriever:
     A derived file that is missing or stale is rebuilt in memory from the catalogue; `warnings` says
     so when one was damaged (the next `qa index` writes it anew)."""
 
-    def __init__(self, folder: Path, embedder: Embedder, dense_weight: float = DENSE_WEIGHT) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        embedder: Embedder,
+        dense_weight: float = DENSE_WEIGHT,
+        time_weights: TimeWeights = TIME_WEIGHTS,
+    ) -> None:
         import faiss
 
         self.folder = Path(folder)
         self.embedder = embedder
         self.dense_weight = dense_weight
+        self.time_weights = time_weights
         self.warnings: list[str] = []
         self.catalog = Catalog(self.folder)
         self.catalog.check_settings(index_settings(embedder))
@@ -83,6 +113,7 @@ class Retriever:
             self._note(e)
             self.lexical = Lexical.build(*self.catalog.all_chunk_texts())
         self._articles: dict[str, ArticleRow] = {}
+        self._facets: ChunkFacets | None = None
 
     def _note(self, problem: DerivedUnusable) -> None:
         if problem.damaged:
@@ -106,22 +137,81 @@ class Retriever:
             self._articles[article_id] = row
         return self._articles[article_id]
 
-    def dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def dense(self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """(chunk id, cosine) best first; `allowed`: sorted chunk ids to search among (filters)."""
         if self.size == 0:
             return []
+        if allowed is not None:
+            return dense_search_filtered(self.faiss, vector, k, allowed)
         scores, ids = self.faiss.search(vector.reshape(1, -1).astype(np.float32), min(k, self.size))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
-    def search(self, question: str, k: int = 5, mode: str = "hybrid", vector: np.ndarray | None = None) -> list[Hit]:
-        """The k best distinct passages; `vector` is the question's embedding when already computed."""
+    @property
+    def facets(self) -> ChunkFacets:
+        """Each chunk's article date and outlets, loaded on the first question that needs them."""
+        if self._facets is None:
+            self._facets = ChunkFacets.load(self.catalog.db)
+        return self._facets
+
+    def allowed(self, filters: Filters | None, as_of: date | None) -> tuple[np.ndarray, np.ndarray] | None:
+        """The chunks a question may use: those the filters keep, less articles dated after `as_of`
+        (undated ones stay: their date is unknown, not late). None when all may; else their sorted ids
+        and a mask over the BM25 index's documents."""
+        facets = self.facets
+        keep = np.ones(len(facets.chunk_ids), dtype=bool)
+        if filters is not None and filters.active:
+            keep &= facets.chunk_mask(filters)
+        if as_of is not None:
+            day = facets.article_day[facets.chunk_article]
+            keep &= (day < 0) | (day <= as_of.toordinal())
+        if keep.all():
+            return None
+        ids = facets.chunk_ids[keep]
+        same_order = np.array_equal(self.lexical.chunk_ids, facets.chunk_ids)  # both read by id: the usual case
+        mask = keep if same_order else np.isin(self.lexical.chunk_ids, ids, assume_unique=True)
+        return ids, mask
+
+    def search(
+        self,
+        question: str,
+        k: int = 5,
+        mode: str = "hybrid",
+        vector: np.ndarray | None = None,
+        filters: Filters | None = None,
+        as_of: date | None = None,
+    ) -> list[Hit]:
+        """The k best distinct passages among those the filters keep and dated on or before `as_of`
+        (None: no date limit); where the question speaks of time ("next", "in 2021"), passages whose
+        date fits it rank higher. `vector` is the question's embedding when already computed."""
         question = check_question(question)
         if mode not in MODES:
             raise QuestionError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
         depth = max(CANDIDATES, 4 * k)
-        dense = self.dense(vector if vector is not None else self.embed(question), depth) if mode != "bm25" else []
-        lexical = self.lexical.search(question, depth) if mode != "dense" else []
+        limits = self.allowed(filters, as_of) if (filters is not None and filters.active) or as_of else None
+        allowed, mask = limits if limits is not None else (None, None)
+        if allowed is not None and not len(allowed):
+            return []
+        vector = vector if vector is not None else self.embed(question) if mode != "bm25" else None
+        dense = self.dense(vector, depth, allowed) if vector is not None else []
+        lexical = self.lexical.search(question, depth, mask) if mode != "dense" else []
         fused = fuse(dense, lexical, mode, self.dense_weight)
+        if as_of is not None:
+            fused = self._time_ranked(fused, time_scope(question, as_of))
         return self._distinct_hits(fused, dict(dense), dict(lexical), k)
+
+    def _time_ranked(self, fused: list[tuple[int, float]], scope: TimeScope) -> list[tuple[int, float]]:
+        """The top passages re-scored by their dates (see TimeWeights), best first."""
+        top = fused[:TIME_RERANK_DEPTH]
+        if not top:
+            return fused
+        rows = self.catalog.chunks_by_id(cid for cid, _ in top)
+        dated = []
+        for cid, score in top:
+            row = rows.get(cid)
+            article = self.article(row.article_id) if row else None
+            dated.append((cid, score, article.date if article else None, row.text if row else ""))
+        rescored = time_rescore(dated, scope, self.time_weights)
+        return sorted(rescored, key=lambda item: -item[1]) + fused[TIME_RERANK_DEPTH:]
 
     def _distinct_hits(
         self, fused: list[tuple[int, float]], dense: dict[int, float], lexical: dict[int, float], k: int
@@ -180,3 +270,30 @@ def fuse(
     ids = set(cos) | set(bm25)
     scored = {cid: dense_weight * cos.get(cid, floor) + (1 - dense_weight) * bm25.get(cid, 0.0) for cid in ids}
     return sorted(scored.items(), key=lambda item: -item[1])
+
+
+def time_rescore(
+    candidates: list[tuple[int, float, str | None, str]], scope: TimeScope, weights: TimeWeights
+) -> list[tuple[int, float]]:
+    """(id, score) for (id, score, article date, text) candidates, with their time fit added."""
+    features = [time_features(scope, day, text) for _, _, day, text in candidates]
+    scores = time_adjusted([score for _, score, _, _ in candidates], features, scope, weights)
+    return [(cid, score) for (cid, _, _, _), score in zip(candidates, scores)]
+
+
+def time_adjusted(
+    scores: list[float], features: list[TimeFeatures], scope: TimeScope, weights: TimeWeights
+) -> list[float]:
+    ages = [f.days_before for f in features if f.days_before is not None and f.days_before >= 0]
+    newest = min(ages, default=0)
+    recent = weights.recent if scope.relative else weights.recent_default
+    out = []
+    for score, f in zip(scores, features):
+        if f.after_as_of:
+            score -= 1.0  # only reachable with no as_of filter in the retriever: never the answer
+        if scope.ranges:
+            score += weights.explicit * f.explicit
+        if recent and f.days_before is not None and f.days_before >= 0:
+            score += recent * 0.5 ** ((f.days_before - newest) / weights.half_life)
+        out.append(score + weights.forward * f.forward)
+    return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,9 +21,11 @@ from qa.errors import IndexLocked
 if TYPE_CHECKING:
     from qa.answer import Answer
     from qa.embed import Embedder
+    from qa.filters import Filters
     from qa.retrieve import Retriever
     from qa.store import ArticleRow
     from qa.sync import Progress, SyncReport
+    from qa.timeline import Evidence
 
 Warn = Callable[[str], None]
 
@@ -154,15 +157,34 @@ class Library:
             with self._lock:
                 self._retriever = fresh
 
-    def ask(self, question: str, k: int = 5, mode: str = "hybrid", sync: bool = True) -> Answer:
-        """Answer a question with a cited extract, or say the corpus does not answer."""
+    def ask(
+        self,
+        question: str,
+        k: int = 5,
+        mode: str = "hybrid",
+        sync: bool = True,
+        filters: Filters | None = None,
+        as_of: date | None = None,
+    ) -> Answer:
+        """Answer a question with a cited extract, or say the corpus does not answer. The answer is as
+        of `as_of` (default: today): articles dated later do not answer, and "next", "latest" or "in
+        2021" are read against it. `filters` keep articles of a date range and of some outlets."""
         from qa.answer import answer
         from qa.retrieve import check_question
 
         question = check_question(question)  # fail fast, before any model loads or the index syncs
         if sync:
             self.refresh()
-        return answer(self.retriever(), question, k=k, mode=mode)
+        when = as_of or date.today()
+        return answer(self.retriever(), question, k=k, mode=mode, filters=filters, as_of=when)
+
+    def timeline(
+        self, question: str, k: int = 20, filters: Filters | None = None, as_of: date | None = None
+    ) -> list[Evidence]:
+        """The evidence for a question in date order (undated last): for "how did X develop"."""
+        from qa.timeline import timeline
+
+        return timeline(self.retriever(), question, k=k, filters=filters, as_of=as_of)
 
     def status(self, sizes: bool = True) -> Status:
         """What is indexed and which corpus files are new, changed or removed since (no model loaded)."""
