@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -31,6 +31,22 @@ class Citation:
     start: int  # the extract's offsets in the article text
     end: int
     also_at: list[str] = field(default_factory=list)  # other paths holding the same article text
+    story: str | None = None  # the story group (syndicated copies share one)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Conflict:
+    """Another source's answer that differs on the thing asked (another count, date, name or place)."""
+
+    text: str  # its extract, verbatim
+    value: str  # what it says ("45"), as found in the extract
+    citation: Citation
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "value": self.value, "citation": self.citation.to_dict()}
 
 
 @dataclass
@@ -47,6 +63,10 @@ class Answer:
     hits: list[Hit] = field(default_factory=list)
     as_of: date | None = None  # the date the question was asked as of (None: no date limit)
     filters: Filters | None = None
+    confidence: float | None = None  # probability that the extract answers the question
+    also_reported_by: list[Citation] = field(default_factory=list)  # other copies of the cited story
+    conflicts: list[Conflict] = field(default_factory=list)  # sources that answer differently
+    dated_text: str | None = None  # the extract with relative dates resolved: "on Friday (2019-07-19)"
 
     def to_dict(self) -> dict[str, Any]:
         answer = None
@@ -58,18 +78,12 @@ class Answer:
                 "start": self.start,
                 "end": self.end,
                 "score": round(self.score, 4),
-                "citation": {
-                    "article_id": c.article_id,
-                    "title": c.title,
-                    "date": c.date,
-                    "outlet": c.outlet,
-                    "url": c.url,
-                    "path": c.path,
-                    "start": c.start,
-                    "end": c.end,
-                    "also_at": c.also_at,
-                },
+                "confidence": None if self.confidence is None else round(self.confidence, 4),
+                "dated_text": self.dated_text,
+                "citation": c.to_dict(),
                 "also_in": [{"article_id": s.article_id, "title": s.title, "path": s.path} for s in self.also_in],
+                "also_reported_by": [r.to_dict() for r in self.also_reported_by],
+                "conflicts": [x.to_dict() for x in self.conflicts],
             }
         hits = [
             {
@@ -86,6 +100,7 @@ class Answer:
                     "path",
                     "start",
                     "end",
+                    "story",
                 )
             }
             for h in self.hits

@@ -60,6 +60,7 @@ class Hit:
     path: str
     dense_score: float | None = None  # the parts of `score`: features of the answer model
     bm25_score: float | None = None
+    story: str | None = None  # the story group: syndicated copies of one story share it
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
