@@ -34,7 +34,8 @@ GRID = {
     "recent": (0.0, 0.05, 0.1, 0.2, 0.3),
     "recent_default": (0.0, 0.05, 0.1, 0.2),
     "half_life": (7.0, 30.0, 90.0, 365.0),
-    "forward": (0.0, 0.05, 0.1),
+    "forward": (0.0, 0.05),
+    "margin": (0.1, 0.2, 0.3, 1.0),
 }
 DEPTH = 30
 
@@ -46,7 +47,7 @@ def collect(index: Path) -> list[dict]:
 
     library = Library(Settings.from_options(DATA / "corpus", index), ModelEmbedder("all-MiniLM-L6-v2"))
     library.refresh()
-    retriever = Retriever(index, library.embedder, time_weights=TimeWeights(0, 0, 0, 30, 0))
+    retriever = Retriever(index, library.embedder, time_weights=TimeWeights(0, 0, 0, 30, 0, 1.0))
     rows = []
     for q in ev.load_questions(DATA / "questions.jsonl"):
         if not q.answerable or not q.article or q.date is None:
@@ -79,7 +80,7 @@ def rank1(rows: list[dict], weights: TimeWeights) -> float:
 
 
 def best_weights(rows: list[dict]) -> tuple[TimeWeights, float]:
-    best, best_score = TimeWeights(0, 0, 0, 30, 0), -1.0
+    best, best_score = TimeWeights(0, 0, 0, 30, 0, 1.0), -1.0
     for values in itertools.product(*GRID.values()):
         weights = TimeWeights(**dict(zip(GRID, values)))
         score = rank1(rows, weights)
@@ -101,7 +102,7 @@ def main() -> None:
         test = [r for r in rows if r["year"] == test_year]
         weights, fit = best_weights(train)
         score = rank1(test, weights)
-        held_out.append((len(test), score, rank1(test, TimeWeights(0, 0, 0, 30, 0))))
+        held_out.append((len(test), score, rank1(test, TimeWeights(0, 0, 0, 30, 0, 1.0))))
         print(f"fit on < {test_year} ({len(train)}): rank-1 {fit:.3f} in-sample;", end=" ")
         print(f"{test_year} ({len(test)}): {score:.3f} held out, {weights}")
     n = sum(c for c, _, _ in held_out)
