@@ -30,9 +30,9 @@ class TimeWeights:
     """How much a passage's dates move it, added to its fused score (eval/time_weights.py fits them on
     news-quiz, cross-validated by year): `explicit` x the fit to dates the question names (-1..1),
     `recent` x how recent its article is among the candidates within `margin` of the best score (1 the
-    newest, halving every `half_life` days) for "next"/"latest"/"this week" questions, `recent_default` the same for other questions
-    (news questions mean the latest event unless they say otherwise), `forward` x whether a "next"
-    question's sentence names a year not yet past."""
+    newest, halving every `half_life` days) for "next"/"latest"/"this week" questions, `recent_default`
+    the same for other questions (news questions mean the latest event unless they say otherwise),
+    `forward` x whether a "next" question's sentence names a year not yet past."""
 
     # eval/time_weights.py on news-quiz (1,186 answerable questions): gold article at rank 1 on held-out
     # years 0.9225 (as_of alone 0.806, no dates 0.756); these are the weights fitted on all four years
