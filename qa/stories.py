@@ -29,7 +29,8 @@ SEED = 13
 PARAMS = f"minhash-affine32:k={SHINGLE}:perm={NUM_PERM}:seed={SEED}"
 SIGNATURE_BYTES = 4 * (NUM_PERM + 1)  # the shingle count, then the min-hash values (little-endian uint32)
 EMPTY = np.uint32(0xFFFFFFFF)  # datasketch's value for "no shingle": an empty text matches nothing
-FRESH_LIMIT = 8192  # articles added since the last re-sort of the band tables (kept in dicts meanwhile)
+FRESH_LIMIT = 4096  # articles added since the last re-sort of the band tables (in dicts meanwhile: ~30 MB)
+BRUTE_FORCE_LIMIT = 64  # articles added to a loaded index before band tables pay off
 
 # Chinese and Japanese write no spaces: each character is a word, as in qa.boilerplate.
 TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W_]+")
@@ -89,9 +90,9 @@ def is_copy(a: bytes, b: bytes) -> bool:
     return bool(_copies(x, na, y[None, :], np.array([nb]))[0])
 
 
-def _band_keys(sigs: np.ndarray) -> np.ndarray:
-    """(n, BANDS) uint64: each band's two values side by side, so equal keys mean an equal band."""
-    pairs = sigs[:, : BANDS * ROWS].reshape(len(sigs), BANDS, ROWS).astype(np.uint64)
+def _band_keys(sigs: np.ndarray, bands: int = BANDS) -> np.ndarray:
+    """(n, bands) uint64: each band's two values side by side, so equal keys mean an equal band."""
+    pairs = sigs[:, : bands * ROWS].reshape(len(sigs), bands, ROWS).astype(np.uint64)
     return (pairs[:, :, 0] << np.uint64(32)) | pairs[:, :, 1]
 
 
@@ -100,47 +101,62 @@ class StoryIndex:
 
     A story is a connected component of the graph "is a copy of" (see _copies): the groups do not
     depend on the order articles were added in, so an incremental update and a rebuild agree. Its id
-    is the smallest article id among its members (an article alone is its own story). Every change of
-    an article's story (joins, merges, splits) is collected until `take_changes()`, so the indexer
-    writes only the rows that moved, in its own transaction."""
+    is the smallest article id among its members; an article alone is its own story (and costs no
+    group bookkeeping). Every change of an article's story (new articles, joins, merges, splits) is
+    collected until `take_changes()`, so the indexer writes only the rows that moved, in its own
+    transaction."""
 
     def __init__(self) -> None:
         self._ids: list[str] = []  # row -> article id ("" once removed)
         self._row: dict[str, int] = {}
-        self._sigs = np.zeros((0, NUM_PERM), dtype=np.uint32)  # rows in the sorted band tables
+        self._sigs = np.zeros((0, NUM_PERM), dtype=np.uint32)  # rows 0..n-1, then the fresh ones
         self._sizes = np.zeros(0, dtype=np.int64)
-        self._fresh_sigs: list[np.ndarray] = []  # rows added since, found through dicts
+        self._fresh_sigs: list[np.ndarray] = []
         self._fresh_sizes: list[int] = []
+        self._tables = False  # band tables over self._sigs built (lazily: one article is cheaper without)
         self._sorted_keys = np.zeros((BANDS, 0), dtype=np.uint64)
-        self._sorted_rows = np.zeros((BANDS, 0), dtype=np.int64)
+        self._sorted_rows = np.zeros((BANDS, 0), dtype=np.int32)
         self._fresh: list[dict[int, list[int]]] = [{} for _ in range(BANDS)]
-        self._story: dict[str, str] = {}
-        self._members: dict[str, set[str]] = {}
+        self._story: dict[str, str] = {}  # members of groups of two or more only
+        self._members: dict[str, set[str]] = {}  # groups of two or more only
         self._changes: dict[str, str] = {}
 
     # building -------------------------------------------------------------------------------------
     @classmethod
-    def from_rows(cls, rows: Iterable[Sequence[Any]]) -> StoryIndex:
+    def from_rows(cls, rows: Iterable[Sequence[Any]], verify: bool = False) -> StoryIndex:
         """From the catalogue: rows of (article_id, signature) or (article_id, signature, stored story).
-        Groups are recomputed from the signatures; a stored story that differs (or is missing) is
-        reported by take_changes(), so a catalogue never keeps stale groups."""
+        When every row has a stored story (and not `verify`) the groups are taken from them: an
+        incremental run starts in about a second at 100k articles. Otherwise they are computed from the
+        signatures, and each row whose stored story differs is reported by take_changes()."""
         index = cls()
-        sigs: list[np.ndarray] = []
-        sizes: list[int] = []
-        stored: dict[str, str | None] = {}
+        buffer = bytearray()  # one copy of the signatures however the rows come (a cursor streams them)
+        stored: list[str | None] = []
         for row in rows:
-            size, vec = split(bytes(row[1]))
+            if len(row[1]) != SIGNATURE_BYTES:
+                raise ValueError(f"a story signature has {SIGNATURE_BYTES} bytes, not {len(row[1])} (PARAMS changed?)")
             index._ids.append(str(row[0]))
-            sigs.append(vec)
-            sizes.append(size)
-            stored[str(row[0])] = row[2] if len(row) > 2 else None
+            buffer += row[1]
+            stored.append(row[2] if len(row) > 2 else None)
         index._row = {a: i for i, a in enumerate(index._ids)}
-        if sigs:
-            index._sigs, index._sizes = np.vstack(sigs), np.array(sizes, dtype=np.int64)
-        index._resort()
+        if stored:
+            values = np.frombuffer(buffer, dtype="<u4").reshape(len(stored), NUM_PERM + 1)
+            index._sizes = values[:, 0].astype(np.int64)
+            index._sigs = values[:, 1:].astype(np.uint32)
+            del values, buffer
+        if stored and not verify and all(s is not None for s in stored):
+            by_story: dict[str, set[str]] = {}
+            for a, story in zip(index._ids, stored):
+                by_story.setdefault(str(story), set()).add(a)
+            for members in by_story.values():
+                if len(members) > 1:
+                    index._set_group(members)
+            index._changes = {}
+            return index
+        index._build_tables()
         for group in _components(len(index._ids), index._copy_pairs()):
-            index._set_group({index._ids[i] for i in group})
-        index._changes = {a: s for a, s in index._story.items() if stored.get(a) != s}
+            if len(group) > 1:
+                index._set_group({index._ids[i] for i in group})
+        index._changes = {a: index._story.get(a, a) for a, s in zip(index._ids, stored) if s != index._story.get(a, a)}
         return index
 
     def add(self, article_id: str, sig: bytes) -> str:
@@ -155,15 +171,18 @@ class StoryIndex:
         self._row[article_id] = row
         self._fresh_sigs.append(vec)
         self._fresh_sizes.append(size)
-        for band, key in enumerate(_band_keys(vec[None, :])[0].tolist()):
-            self._fresh[band].setdefault(key, []).append(row)
+        if self._tables:
+            for band, key in enumerate(_band_keys(vec[None, :])[0].tolist()):
+                self._fresh[band].setdefault(key, []).append(row)
         group = {article_id}
-        for story in {self._story[self._ids[m]] for m in matches}:
-            group |= self._members[story]
+        for m in matches:
+            group |= self._group(self._ids[m])
         self._set_group(group)
-        if len(self._fresh_sigs) >= FRESH_LIMIT:
-            self._resort()
-        return self._story[article_id]
+        story = self._story.get(article_id, article_id)
+        self._changes[article_id] = story  # a new row needs its story written even when alone
+        if len(self._fresh_sigs) >= (FRESH_LIMIT if self._tables else BRUTE_FORCE_LIMIT):
+            self._build_tables()
+        return story
 
     def remove(self, article_id: str) -> None:
         """Forget an article. Its group is regrouped from the remaining members' signatures: a group
@@ -173,11 +192,12 @@ class StoryIndex:
             return
         self._ids[row] = ""
         self._changes.pop(article_id, None)
-        rest = sorted(self._members.pop(self._story.pop(article_id)) - {article_id})
-        if not rest:
-            return
+        story = self._story.pop(article_id, article_id)
+        rest = sorted(self._members.pop(story, {article_id}) - {article_id})
+        for a in rest:  # regrouped below, each part from scratch
+            self._story.pop(a, None)
         rows = [self._row[a] for a in rest]
-        vecs = np.vstack([self._vector(r) for r in rows])
+        vecs = np.vstack([self._vector(r) for r in rows]) if rows else np.zeros((0, NUM_PERM), dtype=np.uint32)
         sizes = np.array([self._size(r) for r in rows], dtype=np.int64)
         pairs = [
             (i, int(j))
@@ -185,40 +205,50 @@ class StoryIndex:
             for j in np.nonzero(_copies(vecs[i], int(sizes[i]), vecs[i + 1 :], sizes[i + 1 :]))[0] + i + 1
         ]
         for group in _components(len(rest), pairs):
-            self._set_group({rest[i] for i in group})
+            part = {rest[i] for i in group}
+            self._set_group(part)
+            for a in part:
+                if self._story.get(a, a) != story:
+                    self._changes[a] = self._story.get(a, a)
 
     # reading --------------------------------------------------------------------------------------
     def story_of(self, article_id: str) -> str | None:
-        return self._story.get(article_id)
+        return self._story.get(article_id, article_id) if article_id in self._row else None
 
     def members(self, story_id: str) -> list[str]:
         """The articles of a story, sorted by id (empty for an unknown story)."""
-        return sorted(self._members.get(story_id, ()))
+        return sorted(self._group(story_id)) if story_id in self._row or story_id in self._members else []
 
     def groups(self) -> int:
         """Stories with more than one article: what `qa index` reports as grouped."""
-        return sum(len(m) > 1 for m in self._members.values())
+        return len(self._members)
 
     def __len__(self) -> int:
         return len(self._row)
 
     def take_changes(self) -> dict[str, str]:
-        """{article_id: story_id} for every article whose story was set or changed since the last call
+        """{article_id: story_id} for every article added, or whose story changed, since the last call
         (removed articles are not in it: their rows go)."""
         changes, self._changes = self._changes, {}
         return changes
 
     # internals ------------------------------------------------------------------------------------
+    def _group(self, article_id: str) -> set[str]:
+        story = self._story.get(article_id, article_id)
+        return set(self._members.get(story, {story}))
+
     def _set_group(self, group: set[str]) -> None:
+        """Make these articles one story (they are whole groups, or the parts of a split one)."""
         story = min(group)
-        for old in {self._story.get(a) for a in group} - {None, story}:
-            if self._members.get(str(old), set()) <= group:  # merged away (a split part keeps its own)
-                self._members.pop(str(old), None)
+        for old in {self._story.get(a, a) for a in group} - {story}:
+            self._members.pop(old, None)
         for a in group:
-            if self._story.get(a) != story:
-                self._story[a] = story
+            if self._story.get(a, a) != story:
                 self._changes[a] = story
-        self._members[story] = group
+            if len(group) > 1:
+                self._story[a] = story
+        if len(group) > 1:
+            self._members[story] = group
 
     def _vector(self, row: int) -> np.ndarray:
         n = len(self._sigs)
@@ -230,8 +260,14 @@ class StoryIndex:
 
     def _matches(self, vec: np.ndarray, size: int) -> list[int]:
         """Live rows that are copies of the article with this signature."""
-        if size == 0:
+        if size == 0 or not self._ids:
             return []
+        if not self._tables:  # compare with every row: about 10 ms at 100k articles
+            rows = np.nonzero(_copies(vec, size, self._sigs, self._sizes))[0].tolist()
+            if self._fresh_sigs:
+                fresh = _copies(vec, size, np.vstack(self._fresh_sigs), np.array(self._fresh_sizes, dtype=np.int64))
+                rows += (np.nonzero(fresh)[0] + len(self._sigs)).tolist()
+            return [r for r in rows if self._ids[r]]
         candidates: set[int] = set()
         for band, key in enumerate(_band_keys(vec[None, :])[0]):
             column = self._sorted_keys[band]
@@ -245,7 +281,7 @@ class StoryIndex:
         sizes = np.array([self._size(r) for r in live], dtype=np.int64)
         return [r for r, ok in zip(live, _copies(vec, size, vecs, sizes)) if ok]
 
-    def _resort(self) -> None:
+    def _build_tables(self) -> None:
         """Move fresh rows into the sorted band tables, dropping removed rows (row numbers change)."""
         if self._fresh_sigs:
             self._sigs = np.vstack([self._sigs, *self._fresh_sigs])
@@ -256,32 +292,42 @@ class StoryIndex:
             self._ids = [self._ids[i] for i in live]
             self._sigs, self._sizes = self._sigs[live], self._sizes[live]
             self._row = {a: i for i, a in enumerate(self._ids)}
-        keys = _band_keys(self._sigs).T  # (BANDS, n)
-        order = np.argsort(keys, axis=1, kind="stable")
-        self._sorted_keys = np.take_along_axis(keys, order, axis=1)
-        self._sorted_rows = order
+        n = len(self._sigs)
         self._fresh = [{} for _ in range(BANDS)]
+        self._sorted_keys = np.empty((BANDS, n), dtype=np.uint64)  # the old tables go first: less peak
+        self._sorted_rows = np.empty((BANDS, n), dtype=np.int32)
+        for band in range(BANDS):  # a band at a time: no (n, 96) uint64 temporaries
+            keys = _band_keys(self._sigs[:, band * ROWS : (band + 1) * ROWS], 1)[:, 0]
+            order = np.argsort(keys)
+            self._sorted_keys[band] = keys[order]
+            self._sorted_rows[band] = order
+        self._tables = True
 
     def _copy_pairs(self) -> list[tuple[int, int]]:
         """Row pairs (sorted tables only) that share a band and are copies."""
-        pairs: set[tuple[int, int]] = set()
+        n = len(self._ids)
+        found: list[np.ndarray] = []
         for band in range(BANDS):
-            column, rows = self._sorted_keys[band], self._sorted_rows[band]
-            if len(column) < 2:
-                continue
+            column, rows = self._sorted_keys[band], self._sorted_rows[band].astype(np.int64)
             same = np.nonzero(column[1:] == column[:-1])[0]  # i: keys i and i+1 share a bucket
             if not len(same):
                 continue
-            breaks = np.nonzero(np.diff(same) != 1)[0] + 1
-            for run in np.split(same, breaks):  # one run per bucket holding two or more rows
+            # a bucket of two (nearly all): one pair, vectorised; larger buckets: every pair in them
+            alone = np.ones(len(same), dtype=bool)
+            alone[1:] &= np.diff(same) != 1
+            alone[:-1] &= np.diff(same) != 1
+            a, b = rows[same[alone]], rows[same[alone] + 1]
+            found.append(np.minimum(a, b) * n + np.maximum(a, b))
+            runs = same[~alone]
+            for run in np.split(runs, np.nonzero(np.diff(runs) != 1)[0] + 1) if len(runs) else ():
                 members = sorted(rows[run[0] : run[-1] + 2].tolist())
-                pairs.update(itertools.combinations(members, 2))
-        if not pairs:
+                found.append(np.array([x * n + y for x, y in itertools.combinations(members, 2)], dtype=np.int64))
+        if not found:
             return []
-        a, b = np.array(sorted(pairs)).T
+        keys = np.unique(np.concatenate(found))
         out: list[tuple[int, int]] = []
-        for lo in range(0, len(a), 50_000):  # bounded memory when many pairs share buckets
-            x, y = a[lo : lo + 50_000], b[lo : lo + 50_000]
+        for lo in range(0, len(keys), 50_000):  # bounded memory when many pairs share buckets
+            x, y = np.divmod(keys[lo : lo + 50_000], n)
             ok = _pair_copies(self._sigs[x], self._sizes[x], self._sigs[y], self._sizes[y])
             out.extend(zip(x[ok].tolist(), y[ok].tolist()))
         return out

@@ -165,9 +165,15 @@ def test_incremental_equals_rebuild_in_any_order(sample) -> None:  # type: ignor
 def test_from_rows_reports_stored_stories_that_are_stale(sample) -> None:  # type: ignore[no-untyped-def]
     sigs = {item["id"]: signature(item["text"]) for item in sample if item["topic"] == "D"}
     rows = [(a, s, a) for a, s in sigs.items()]  # stored as if each were alone
-    index = StoryIndex.from_rows(rows)
+    trusted = StoryIndex.from_rows(rows)  # an incremental run takes the stored groups as they are
+    assert trusted.take_changes() == {} and trusted.groups() == 0
+    index = StoryIndex.from_rows(rows, verify=True)
     assert index.take_changes() == {"D1": "D0", "D2": "D0"}
-    assert StoryIndex.from_rows([(a, s, index.story_of(a)) for a, s in sigs.items()]).take_changes() == {}
+    assert index.members("D0") == ["D0", "D1", "D2"]
+    assert StoryIndex.from_rows([(a, s, index.story_of(a)) for a, s in sigs.items()], verify=True).take_changes() == {}
+    # without stored stories (a catalogue from before story groups) every row is reported
+    everyone = {"D0": "D0", "D1": "D0", "D2": "D0", "D3": "D3", "D4": "D4"}
+    assert StoryIndex.from_rows(list(sigs.items())).take_changes() == everyone
 
 
 def test_many_articles_force_a_resort_and_still_find_copies(monkeypatch) -> None:  # type: ignore[no-untyped-def]
