@@ -13,7 +13,7 @@ import numpy as np
 
 # Chosen by measurement (`python eval/stories_measure.py sample`, eval/stories_sample.jsonl). Jaccard alone
 # cannot tell a copy with a disclaimer added and its lead reworded (J = 0.47-0.53) from two paragraphs
-# quoting one definition (J = 0.27-0.38 in the news-quiz corpus) with 64-128 permutations' error. The
+# quoting one definition (J = 0.27-0.38 in the news-quiz corpus) within a MinHash estimate's error. The
 # share of the smaller article found in the other (containment) can: copies >= 0.69, different stories
 # on one topic <= 0.38 (an agency's template for a recurring event included). A pair is a copy when
 # containment >= 0.6 and Jaccard >= 0.3 (so a short brief quoted whole inside a long roundup is not).
@@ -27,8 +27,9 @@ SEED = 13
 # What a stored signature depends on: keep it in the catalogue settings and recompute signatures
 # (under 1 ms an article, from articles.text) when it differs.
 PARAMS = f"minhash-affine32:k={SHINGLE}:perm={NUM_PERM}:seed={SEED}"
+# What stored story ids depend on: when it differs, load with StoryIndex.from_rows(rows, verify=True).
+GROUPING = f"{PARAMS}:containment>={MIN_CONTAINMENT}:jaccard>={MIN_JACCARD}"
 SIGNATURE_BYTES = 4 * (NUM_PERM + 1)  # the shingle count, then the min-hash values (little-endian uint32)
-EMPTY = np.uint32(0xFFFFFFFF)  # datasketch's value for "no shingle": an empty text matches nothing
 FRESH_LIMIT = 4096  # articles added since the last re-sort of the band tables (in dicts meanwhile: ~30 MB)
 BRUTE_FORCE_LIMIT = 64  # articles added to a loaded index before band tables pay off
 

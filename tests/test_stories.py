@@ -205,3 +205,13 @@ def test_representative_prefers_the_wire_agency_then_the_earliest() -> None:
     assert not stories.names_wire_agency(ArticleInfo("t", text="APPLE shares rose; a tapas bar opened."))
     with pytest.raises(ValueError):
         representative([])
+
+
+def test_importing_stories_does_not_load_datasketch() -> None:
+    """Readers import qa.stories for story ids; only signing (the indexer) pays datasketch's ~1 s import."""
+    import subprocess
+    import sys
+
+    code = "import sys, qa.stories, qa.conflicts; print('datasketch' in sys.modules, 'scipy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
