@@ -122,16 +122,20 @@ def _show(x: float) -> str:
     return f"{x:,.0f}" if x == int(x) else f"{x:,.2f}".rstrip("0")
 
 
-def _numbers(text: str, unit: str | None) -> set[Value]:
+def _numbers(text: str, unit: tuple[str, str | None] | None) -> set[Value]:
     """Counts and amounts, not dates, times, years, ordinals or parts of names ("COVID-19", "Route 9").
-    With the question's unit ("how many representatives"), the numbers that count it when there are any."""
+    With the question's unit ("how many representatives"), only the numbers that count it."""
     for pattern in (ISO_DATE, MONTH_DAY, DAY_MONTH, TIME, YEAR):
         text = _blank(text, pattern)
     text = re.sub(r"\b(?:Route|No\.|Number|Highway|Interstate|Flight|Room|Gate|Channel)\s+\d+", " ", text)
     found = [(m, v) for m in NUMBER.finditer(text) if (v := _number(m)) is not None]
     if unit:
-        counted = [(m, v) for m, v in found if re.match(rf"\W*(?:\w+\W+){{0,2}}{unit}", text[m.end() :], re.I)]
-        found = counted or found
+        # the counted word itself first ("workers"), else one counting the same kind ("employees");
+        # numbers of other things ("3 days", "Route 9") are no answer to it
+        found = next(
+            (c for pattern in unit if pattern and (c := [(m, v) for m, v in found if _counts(text, m, pattern)])),
+            [],
+        )
     return {("n", (v, _qualifier(text[: m.start()]))) for m, v in found}
 
 
@@ -297,10 +301,21 @@ def _stems(text: str) -> set[str]:
     return {w[:5] for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 2 and w not in STOP}
 
 
-def _question_unit(question: str | None) -> str | None:
-    """The thing counted: "How many representatives ..." -> "represent" (a prefix)."""
+# Words that count people: a report of "some 50 participants" answers "how many representatives".
+PEOPLE = (
+    "people persons person workers employees staff participants attendees delegates representatives guests "
+    "visitors members residents students passengers runners journalists officials soldiers children adults "
+    "patients victims spectators fans players athletes"
+).split()
+
+
+def _question_unit(question: str | None) -> tuple[str, str | None] | None:
+    """The thing counted, as patterns: "How many workers ..." -> ("worker", any word counting people)."""
     m = re.search(r"\bhow many\s+(?:\w+\s+)??([a-z]{3,})\b", (question or "").lower())
-    return re.escape(m.group(1)[:6]) if m else None
+    if not m or m.group(1) in STOP or m.group(1) in ("were", "are", "did", "does", "have", "has", "will"):
+        return None
+    people = "(?:" + "|".join(w[:6] for w in PEOPLE) + ")" if m.group(1) in PEOPLE else None
+    return re.escape(m.group(1)[:6]), people
 
 
 def values(kind: str | None, text: str, question: str | None = None) -> set[Value]:
@@ -344,6 +359,11 @@ def agree(kind: str, a: set[Value], b: set[Value]) -> bool | None:
     if not shared:
         return None
     return any(x == y for x in a for y in b if x[0] in shared)
+
+
+def _counts(text: str, m: re.Match[str], unit: str) -> bool:
+    """The number counts the unit: "40 representatives", "40 media representatives"."""
+    return bool(re.match(rf"\W*(?:\w+\W+){{0,2}}{unit}", text[m.end() :], re.I))
 
 
 def _numbers_agree(x: tuple[float, str], y: tuple[float, str]) -> bool:

@@ -67,6 +67,25 @@ def test_the_counted_thing_is_compared_not_every_number() -> None:
     assert groups("number", [texts[0], "Four workers were killed in the fire."], q) == [("3", [0]), ("4", [1])]
 
 
+def test_numbers_of_other_things_are_no_answer() -> None:
+    q = "How many representatives attended the conference?"
+    texts = [
+        "More than 40 representatives attended the conference.",
+        "The three-day conference, held for the 13th time, had 5 sessions.",
+    ]
+    assert values("number", texts[1], q) == set()
+    assert groups("number", texts, q) == []
+    # people are counted under other names: a report of "some 50 participants" does disagree
+    assert groups("number", [texts[0], "Some 50 participants attended the conference."], q) == [
+        ("more than 40", [0]),
+        ("about 50", [1]),
+    ]
+    assert values("number", "Some 50 people came, 3 left.", "How many were there?") == {
+        ("n", (50.0, "about")),
+        ("n", (3.0, "exact")),
+    }
+
+
 def test_money() -> None:
     q = "How much does the winner of the race get?"
     assert groups("money", ["The winner takes home 50,000 dollars.", "The race winner gets $50,000."], q) == []
