@@ -105,7 +105,12 @@ class StoryIndex:
     is the smallest article id among its members; an article alone is its own story (and costs no
     group bookkeeping). Every change of an article's story (new articles, joins, merges, splits) is
     collected until `take_changes()`, so the indexer writes only the rows that moved, in its own
-    transaction."""
+    transaction.
+
+    In the indexer: `StoryIndex.from_rows(SELECT id, minhash, story FROM articles)` once per run that
+    changes something; per new or changed article `add(id, signature(text))`, per removed one
+    `remove(id)`; before each commit `UPDATE articles SET story = ? WHERE id = ?` for every item of
+    `take_changes()`. A rolled-back transaction leaves this object ahead of the catalogue: drop it."""
 
     def __init__(self) -> None:
         self._ids: list[str] = []  # row -> article id ("" once removed)
