@@ -30,8 +30,9 @@ class Extract:
 class ValueGroup:
     """One of the differing answers, with every extract that gives it."""
 
-    value: str  # as shown: "40", "2 h 5 min 41 s", "Monday", "Taganrog"
+    value: str  # normalised, as shown: "more than 40", "2 h 5 min 41 s", "Monday", "Taganrog"
     extracts: list[Extract] = field(default_factory=list)
+    quotes: list[str] = field(default_factory=list)  # per extract, the value as written there ("over 40")
 
 
 # --- numbers ----------------------------------------------------------------------------------------
@@ -141,9 +142,11 @@ def _numbers(text: str, unit: tuple[str, str | None] | None) -> set[Value]:
 
 # How a report qualifies a count, as the range of true values it allows (journalistic rounding: "more
 # than 40" is 41-46 or so, "some 50" is 48-52); reports agree when their ranges overlap.
-LOWER = re.compile(r"\b(?:more than|over|above|at least|upwards of|in excess of)\s*$", re.I)
-UPPER = re.compile(r"\b(?:fewer than|less than|under|below|up to|nearly|almost|just under|at most)\s*$", re.I)
-ABOUT = re.compile(r"\b(?:about|around|some|roughly|approximately|an estimated|estimated|close to|about)\s*$", re.I)
+_LOWER = "more than|over|above|at least|upwards of|in excess of"
+_UPPER = "fewer than|less than|under|below|up to|nearly|almost|just under|at most"
+_ABOUT = "about|around|some|roughly|approximately|an estimated|estimated|close to"
+LOWER, UPPER, ABOUT = (re.compile(rf"\b(?:{w})\s*$", re.I) for w in (_LOWER, _UPPER, _ABOUT))
+QUALIFIER = re.compile(rf"\b(?:{_LOWER}|{_UPPER}|{_ABOUT})\s*$", re.I)
 
 
 def _qualifier(before: str) -> str:
@@ -429,7 +432,39 @@ def find_conflicts(kind: str | None, extracts: Sequence[Extract], question: str 
     ]
     if len(clashing) < 2:
         return []
-    return [ValueGroup(_label(kind, [typed[i][1] for i in g]), [typed[i][0] for i in g]) for g in clashing]
+    out = []
+    for g in clashing:
+        label = _label(kind, [typed[i][1] for i in g])
+        shared = set.intersection(*(typed[i][1] for i in g))
+        quotes = [quote(kind, typed[i][0].text, shared or typed[i][1]) or label for i in g]
+        out.append(ValueGroup(label, [typed[i][0] for i in g], quotes))
+    return out
+
+
+def quote(kind: str, text: str, wanted: set[Value]) -> str | None:
+    """The words of the extract that give one of these values ("more than 40", "Fire Chief Dana Ruiz"),
+    for showing what each source says; None when they cannot be pointed at (dates)."""
+    if kind == "number":
+        numbers = {v[1][0] for v in wanted}
+        for m in NUMBER.finditer(text):
+            if _number(m) in numbers:
+                qualifier = QUALIFIER.search(text[: m.start()])
+                return text[qualifier.start() if qualifier else m.start() : m.end()]
+    elif kind == "money":
+        amounts = {v[1][1] for v in wanted}
+        for pattern in (MONEY_BEFORE, MONEY_AFTER):
+            for m in pattern.finditer(text):
+                if parse_number(m.group("num").rstrip(".,")) in amounts:
+                    return m.group().strip().rstrip(".,")
+    elif kind == "duration":
+        spans = [m.group() for m in (*CLOCK.finditer(text), *DURATION.finditer(text))]
+        return spans[0] if len(spans) == 1 else None
+    elif kind in NAME_KINDS:
+        for _, key in sorted(wanted, key=str):
+            name = re.search(r"\b" + r"\W+(?:(?:of|the|de|la)\W+)*".join(map(re.escape, key)) + r"\b", text, re.I)
+            if name:
+                return name.group()
+    return None
 
 
 def _label(kind: str, sets: list[set[Value]]) -> str:

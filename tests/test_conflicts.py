@@ -67,6 +67,26 @@ def test_the_counted_thing_is_compared_not_every_number() -> None:
     assert groups("number", [texts[0], "Four workers were killed in the fire."], q) == [("3", [0]), ("4", [1])]
 
 
+def test_each_source_is_quoted_as_it_words_the_value() -> None:
+    q = "How many representatives attended the conference?"
+    texts = [
+        "The conference was attended by more than 40 representatives.",
+        "Some 50 media representatives took part in the conference.",
+        "Over forty representatives attended the conference.",
+    ]
+    found = find_conflicts("number", [Extract(t) for t in texts], q)
+    assert [(g.value, g.quotes) for g in found] == [
+        ("more than 40", ["more than 40", "Over forty"]),
+        ("about 50", ["Some 50"]),
+    ]
+    chief = find_conflicts("person", [Extract("Fire Chief Dana Ruiz said so."), Extract("John Barnes said so.")])
+    assert [g.quotes for g in chief] == [["Dana Ruiz"], ["John Barnes"]]
+    money = find_conflicts("money", [Extract("It won 50,000 dollars."), Extract("It won $40,000.")])
+    assert [g.quotes for g in money] == [["50,000 dollars"], ["$40,000"]]
+    day = find_conflicts("weekday", [Extract("It opened on Monday."), Extract("It opened on Tuesday.")])
+    assert [g.quotes for g in day] == [["Monday"], ["Tuesday"]]  # no span for dates: the value as shown
+
+
 def test_numbers_of_other_things_are_no_answer() -> None:
     q = "How many representatives attended the conference?"
     texts = [
