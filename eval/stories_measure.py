@@ -140,10 +140,59 @@ def cost(path: Path) -> None:
         print("   group:", [texts[int(i)][:70] for i in group if i.isdigit()])
 
 
+def scale(n: int) -> None:
+    import resource
+
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 2**32 - 1, size=(n, stories.NUM_PERM), dtype=np.uint32)
+    for c in rng.choice(n, n // 20, replace=False):  # a copy of the next row with 20 % of its values changed
+        base[c] = base[(c + 1) % n]
+        change = rng.random(stories.NUM_PERM) < 0.2
+        base[c][change] = rng.integers(0, 2**32 - 1, change.sum(), dtype=np.uint32)
+    full = np.hstack([np.full((n, 1), 200, dtype=np.uint32), base]).astype("<u4")
+    sigs = [full[i].tobytes() for i in range(n)]
+    ids = [f"a{i:07d}" for i in range(n)]
+    del base, full
+
+    def rss() -> float:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    start = rss()
+    t = time.perf_counter()
+    index = stories.StoryIndex.from_rows(zip(ids, sigs), verify=True)
+    print(
+        f"from_rows(verify=True), {n}: {time.perf_counter() - t:.2f} s, {index.groups()} groups, "
+        f"peak RSS +{rss() - start:.0f} MB"
+    )
+    stored = [(a, s, index.story_of(a)) for a, s in zip(ids, sigs)]
+    del index
+    t = time.perf_counter()
+    index = stories.StoryIndex.from_rows(stored)
+    t1 = time.perf_counter()
+    index.add("new", sigs[5])
+    print(
+        f"from_rows(stored stories): {t1 - t:.2f} s; then add one article: {1000 * (time.perf_counter() - t1):.1f} ms"
+    )
+    del index, stored
+    t = time.perf_counter()
+    index = stories.StoryIndex()
+    for i in range(n):
+        index.add(ids[i], sigs[i])
+        if i % 512 == 511:
+            index.take_changes()
+    took = time.perf_counter() - t
+    print(
+        f"add {n} one by one: {took:.1f} s ({1000 * took / n:.2f} ms each), {index.groups()} groups, "
+        f"peak RSS so far +{rss() - start:.0f} MB"
+    )
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["sample"]:
         sample()
     elif sys.argv[1:2] == ["cost"]:
         cost(Path(sys.argv[2]))
+    elif sys.argv[1:2] == ["scale"]:
+        scale(int(sys.argv[2]) if len(sys.argv) > 2 else 100_000)
     else:
         sys.exit(__doc__)
