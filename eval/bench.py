@@ -1,9 +1,9 @@
 """Benchmarks: indexing throughput against raw encode, incremental costs, query latency at scale,
 cold start and memory. Prints a table and writes eval/reports/bench-<time>.json.
 
-    python eval/bench.py index [--limit 1000]     # SciFact abstracts as articles
+    python eval/bench.py index [--limit 1000]     # SciFact abstracts as articles: raw encode vs qa fp32 and int8
+    python eval/bench.py cold                     # qa ask (median of 5), qa --help, modules loaded; includes tui
     python eval/bench.py query [--sizes 1000,10000,100000]
-    python eval/bench.py cold                     # includes tui
     python eval/bench.py tui [--tui-runs 5]       # TUI first paint and first answer in a pty, and a bare Textual app
     python eval/bench.py ivf [--ivf-size 400000]  # IVF vs exact search, nprobe for recall@10 >= 0.95
     python eval/bench.py peak [--peak-sizes 300,1200,4800]  # index-process peak RSS, up to 100k chunks
@@ -68,32 +68,49 @@ def write_corpus(folder: Path, limit: int) -> list[dict]:
 
 
 def bench_index(limit: int) -> dict:
-    from qa.embed import Embedder
+    """One run: raw `SentenceTransformer.encode` of the texts qa embeds (before, between and after), full `qa index`
+    builds with fp32 and with int8, and the embedder alone on the same texts. Ratios are raw seconds / qa seconds."""
+    from qa.embed import ModelEmbedder
     from qa.store import Catalog
     from qa.sync import Indexer
 
     work = Path(tempfile.mkdtemp(prefix="qa-bench-"))
-    corpus, index = work / "corpus", work / "index"
+    corpus = work / "corpus"
     docs = write_corpus(corpus, limit + 1)
     extra = docs.pop()
     (corpus / f"{extra['_id']}.json").unlink()
 
-    embedder = Embedder("all-MiniLM-L6-v2")
-    _ = embedder.model  # load outside the timings: both sides below need it
-    texts = chunk_and_sentence_texts(corpus, embedder)
+    fp32 = ModelEmbedder("all-MiniLM-L6-v2")
+    int8 = ModelEmbedder("all-MiniLM-L6-v2", quantize=True)
+    warnings = [w for w in (fp32.prepare(), int8.prepare()) if w]  # exports (once per machine) outside the timings
+    _ = fp32.model  # the baseline's model, loaded outside the timings too
+    texts = chunk_and_sentence_texts(corpus, fp32)
 
-    def raw_encode() -> float:
+    def timed(run) -> float:  # type: ignore[no-untyped-def]
         started = time.perf_counter()
-        embedder.model.encode(texts, batch_size=32)
+        run()
         return time.perf_counter() - started
 
-    # raw encode before and after the build: the machine's speed drifts, the mean brackets it
-    raw_before = raw_encode()
-    started = time.perf_counter()
-    build = Indexer(corpus, index, embedder).run()
-    build_s = time.perf_counter() - started
-    raw_after = raw_encode()
-    raw_s = (raw_before + raw_after) / 2
+    def raw() -> float:
+        return timed(lambda: fp32.model.encode(texts, batch_size=32))
+
+    def build(embedder, name: str) -> tuple[float, object]:  # type: ignore[no-untyped-def]
+        reports = []
+        seconds = timed(lambda: reports.append(Indexer(corpus, work / name, embedder).run()))
+        return seconds, reports[0]
+
+    # The machine's speed drifts with the other work on it: raw encode brackets each build, and each qa
+    # figure is compared with the mean of the raw runs on either side of it.
+    raw_s = [raw()]
+    fp32_s, report = build(fp32, "fp32")
+    raw_s.append(raw())
+    int8_s, _ = build(int8, "int8")
+    raw_s.append(raw())
+    tokenize_s = timed(lambda: fp32.onnx.tokenizer.encode_batch(texts))  # type: ignore[union-attr]
+    fp32_embed_s = timed(lambda: fp32.encode(texts))
+    int8_embed_s = timed(lambda: int8.encode(texts))
+    raw_s.append(raw())
+    index = work / "fp32"
     catalog = Catalog(index)
     n_chunks = catalog.counts()[1]
     catalog.close()
@@ -101,36 +118,49 @@ def bench_index(limit: int) -> dict:
     chunk_share = sum(1 for t in texts if t in chunks) / max(1, len(texts))
 
     (corpus / f"{extra['_id']}.json").write_text(json.dumps({"title": extra["title"], "text": extra["text"]}))
-    started = time.perf_counter()
-    add = Indexer(corpus, index, embedder).run()
-    add_s = time.perf_counter() - started
-
-    fresh = Embedder("all-MiniLM-L6-v2")
-    started = time.perf_counter()
-    Indexer(corpus, index, fresh).run()
-    noop_s = time.perf_counter() - started
+    add_s, add = build(fp32, "fp32")
+    fresh = ModelEmbedder("all-MiniLM-L6-v2")
+    noop_s, _ = build(fresh, "fp32")
     size = sum(f.stat().st_size for f in index.rglob("*") if f.is_file())
-    onnx = index / "query-encoder.onnx"
-    size_no_onnx = size - (onnx.stat().st_size if onnx.exists() else 0)
     shutil.rmtree(work, ignore_errors=True)
+    n = len(texts)
+
+    def rate(seconds: float) -> float:
+        return round(n / seconds, 1)
+
+    raw_fp32, raw_int8, raw_embed = (raw_s[0] + raw_s[1]) / 2, (raw_s[1] + raw_s[2]) / 2, (raw_s[2] + raw_s[3]) / 2
     return {
         "articles": limit,
         "chunks": n_chunks,
-        "texts_embedded": build.chunks_embedded + build.sentences_embedded,
-        "build_s": round(build_s, 1),
-        "chunks_per_s": round(n_chunks / build_s, 1),
-        "raw_encode_same_texts_s_before_after": [round(raw_before, 1), round(raw_after, 1)],
-        "ratio_vs_raw_encode": round(build_s / raw_s, 2),
+        "texts_embedded": n,
         "chunk_share_of_texts": round(chunk_share, 2),
+        "raw_encode_s_runs": [round(s, 1) for s in raw_s],
+        "texts_per_s": {
+            "raw_sentence_transformers": rate(statistics.median(raw_s)),
+            "qa_index_fp32": rate(fp32_s),
+            "qa_index_int8": rate(int8_s),
+            "qa_embed_only_fp32": rate(fp32_embed_s),
+            "qa_embed_only_int8": rate(int8_embed_s),
+        },
+        "speedup_vs_raw": {  # target: fp32 >= 1.5, int8 >= 2.5 (the whole `qa index` build)
+            "qa_index_fp32": round(raw_fp32 / fp32_s, 2),
+            "qa_index_int8": round(raw_int8 / int8_s, 2),
+            "qa_embed_only_fp32": round(raw_embed / fp32_embed_s, 2),
+            "qa_embed_only_int8": round(raw_embed / int8_embed_s, 2),
+        },
+        "tokenize_share_of_fp32_embed": round(tokenize_s / fp32_embed_s, 3),
+        "build_fp32_s": round(fp32_s, 1),
+        "build_int8_s": round(int8_s, 1),
         "add_one_article_s": round(add_s, 2),
-        "add_one_share_of_build": round(add_s / build_s, 4),
-        "add_one_chunks_embedded": add.chunks_embedded,
+        "add_one_share_of_build": round(add_s / fp32_s, 4),
+        "add_one_chunks_embedded": add.chunks_embedded,  # type: ignore[attr-defined]
         "no_change_rerun_s": round(noop_s, 2),
-        "no_change_loaded_model": "model" in fresh.__dict__,
-        "index_bytes_per_chunk": round(size_no_onnx / n_chunks),
-        "query_encoder_onnx_mb": round((size - size_no_onnx) / 2**20, 1),
+        "no_change_loaded_onnx": fresh.onnx is not None,
+        "no_change_loaded_torch": "model" in fresh.__dict__,
+        "index_bytes_per_chunk": round(size / n_chunks),
         "peak_rss_mb": round(peak_rss_mb()),
-        "build_report": build.summary(),
+        "warnings": warnings,
+        "build_report": report.summary(),  # type: ignore[attr-defined]
     }
 
 
@@ -224,12 +254,12 @@ def synthetic_index(source: Path, target: Path, size: int, seed: int = 0, corpus
 QUERY_SCRIPT = """
 import json, statistics, sys, time
 from pathlib import Path
-from qa.embed import Embedder
+from qa.embed import ModelEmbedder
 from qa.retrieve import Retriever
 from qa.answer import answer
 questions = json.loads(sys.argv[2])
 started = time.perf_counter()
-r = Retriever(Path(sys.argv[1]), Embedder("all-MiniLM-L6-v2"))
+r = Retriever(Path(sys.argv[1]), ModelEmbedder('all-MiniLM-L6-v2'))
 open_s = time.perf_counter() - started
 for q in questions[:5]:
     answer(r, q)
@@ -247,9 +277,9 @@ print(json.dumps({"open_s": round(open_s, 2), "p50_ms": round(statistics.median(
 NOOP_SCRIPT = """
 import json, sys, time
 from pathlib import Path
-from qa.embed import Embedder
+from qa.embed import ModelEmbedder
 from qa.sync import Indexer
-embedder = Embedder("all-MiniLM-L6-v2")
+embedder = ModelEmbedder('all-MiniLM-L6-v2')
 started = time.perf_counter()
 report = Indexer(Path(sys.argv[1]), Path(sys.argv[2]), embedder).run()
 noop_s = time.perf_counter() - started
@@ -281,13 +311,13 @@ def run_script(script: str, *args: str) -> dict:
 
 
 def bench_query(sizes: list[int], base_limit: int) -> dict:
-    from qa.embed import Embedder
+    from qa.embed import ModelEmbedder
     from qa.sync import Indexer
 
     work = Path(tempfile.mkdtemp(prefix="qa-bench-q-"))
     corpus, base = work / "corpus", work / "base"
     write_corpus(corpus, base_limit)
-    Indexer(corpus, base, Embedder("all-MiniLM-L6-v2")).run()
+    Indexer(corpus, base, ModelEmbedder("all-MiniLM-L6-v2")).run()
     questions = [json.loads(line)["text"] for line in open(SCIFACT / "queries.jsonl")][:200]
     out = {}
     for size in sizes:
@@ -357,9 +387,9 @@ STUB_VECTORS_SCRIPT = """
 import sys
 import numpy as np
 from qa import cli
-from qa.embed import Embedder
+from qa.embed import ModelEmbedder
 
-class StubVectors(Embedder):
+class StubVectors(ModelEmbedder):
     # The real model embeds every REAL_EVERY-th batch, the first included, so its working memory comes
     # and goes as in a real run, in the state a large build is in; the other batches get random unit
     # vectors instead of hours of inference.
@@ -375,8 +405,8 @@ class StubVectors(Embedder):
         return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 REAL_EVERY = int(sys.argv[1])
-cli.embedder_of = lambda settings: StubVectors(settings.model)
-cli.main(sys.argv[2:])
+from qa.service import Library
+cli.main(sys.argv[2:], library=lambda settings: Library(settings, StubVectors(settings.model), cli.warn))
 """
 STUB_REAL_EVERY = 10  # ~10 % of a 100k-chunk build's texts (37k) embedded for real: ~10 min here
 
@@ -500,7 +530,7 @@ def bench_ivf(source: Path, total: int) -> dict:
     noise (cosine ~0.97 to their source) to reach the size; questions are the SciFact claims."""
     import faiss
 
-    from qa.embed import Embedder
+    from qa.embed import ModelEmbedder
     from qa.ivf import build_ivf, exact_top
     from qa.store import Catalog
 
@@ -513,7 +543,7 @@ def bench_ivf(source: Path, total: int) -> dict:
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     ids = np.arange(len(vectors), dtype=np.int64)
     claims = [json.loads(line)["text"] for line in open(SCIFACT / "queries.jsonl")][:200]
-    queries = Embedder("all-MiniLM-L6-v2").encode_queries(claims)
+    queries = ModelEmbedder("all-MiniLM-L6-v2").encode_queries(claims)
     started = time.perf_counter()
     index, choice = build_ivf(ids, vectors, vectors.shape[1])
     build_s = time.perf_counter() - started
@@ -543,24 +573,59 @@ def bench_ivf(source: Path, total: int) -> dict:
     }
 
 
-def bench_cold() -> dict:
+HEAVY_MODULES = ("torch", "transformers", "sentence_transformers", "numba", "scipy", "sklearn", "ranx", "bm25s",
+                 "faiss", "onnxruntime", "tokenizers", "textual", "numpy", "platformdirs")  # fmt: skip
+
+
+def cold_modules(env: dict, question: str) -> dict:
+    """Which heavy modules a cold `qa ask --no-sync` loads, with each one's own import time (`-X importtime`,
+    cumulative microseconds of its top-level import)."""
+    code = (
+        "import sys\nfrom qa.cli import main\ntry:\n    main(['ask', '--no-sync', sys.argv[1]])\n"
+        "except SystemExit:\n    pass\n"
+        "print('MODULES', *sorted({m.split('.')[0] for m in sys.modules}), file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code, question], capture_output=True, text=True, env=env, cwd=ROOT
+    )
+    loaded: set[str] = set()
+    seconds: dict[str, float] = {}
+    for line in done.stderr.splitlines():
+        if line.startswith("MODULES "):
+            loaded = set(line.split()[1:])
+        elif line.startswith("import time:") and "|" in line:
+            _, cumulative, name = (part.strip() for part in line[len("import time:") :].split("|"))
+            if name in HEAVY_MODULES and cumulative.isdigit():
+                seconds[name] = round(int(cumulative) / 1e6, 2)
+    return {
+        "loaded": {m: seconds.get(m, 0.0) for m in HEAVY_MODULES if m in loaded},
+        "not_loaded": [m for m in HEAVY_MODULES if m not in loaded],
+        "must_not_load_but_did": [m for m in ("torch", "numba", "scipy", "sentence_transformers") if m in loaded],
+    }
+
+
+def bench_cold(runs: int = 5) -> dict:
+    """Cold `qa ask` (median of `runs` new processes) and `qa --help`, on the bundled seeds, plus the TUI."""
     qa = [sys.executable, "-m", "qa"]
     index = Path(tempfile.mkdtemp(prefix="qa-bench-cold-"))
     env = {**os.environ, "QA_INDEX": str(index)}
     subprocess.run([*qa, "index"], capture_output=True, env=env, cwd=ROOT, check=True)
+    question = "Where is the next forum hosted?"
 
-    def timed(args: list[str]) -> float:
-        runs = []
-        for _ in range(3):
+    def timed(args: list[str]) -> dict:
+        seconds = []
+        for _ in range(runs):
             started = time.perf_counter()
             subprocess.run(args, capture_output=True, env=env, cwd=ROOT, check=True)
-            runs.append(time.perf_counter() - started)
-        return round(statistics.median(runs), 2)
+            seconds.append(time.perf_counter() - started)
+        return {"median_s": round(statistics.median(seconds), 2), "runs_s": [round(s, 2) for s in seconds]}
 
     out = {
-        "help_s": timed([*qa, "--help"]),
-        "ask_s": timed([*qa, "ask", "Where is the next forum hosted?"]),
-        "ask_no_sync_s": timed([*qa, "ask", "--no-sync", "Where is the next forum hosted?"]),
+        "help": timed([*qa, "--help"]),
+        "ask": timed([*qa, "ask", question]),
+        "ask_no_sync": timed([*qa, "ask", "--no-sync", question]),
+        "python_only": timed([sys.executable, "-c", "pass"]),  # the floor: interpreter start-up
+        "ask_modules": cold_modules(env, question),
     }
     out["tui"] = bench_tui(index)  # same index
     shutil.rmtree(index, ignore_errors=True)
@@ -740,7 +805,7 @@ def main() -> None:
     result: dict = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "cpus": os.cpu_count()}
     if args.what in ("cold", "all"):
         result["cold"] = bench_cold()
-        print("cold start:", {k: v for k, v in result["cold"].items() if k != "tui"}, flush=True)
+        print("cold start:", json.dumps({k: v for k, v in result["cold"].items() if k != "tui"}, indent=1), flush=True)
         print_tui(result["cold"]["tui"])
     if args.what == "tui":  # the TUI part of cold alone
         result["tui"] = bench_tui(None, args.tui_runs)

@@ -356,17 +356,15 @@ def export_onnx(model: Path, target: Path) -> None:
 
 def _fuse(raw: Path, fused: Path, config: dict[str, Any], sample: dict[str, np.ndarray]) -> bool:
     """ONNX Runtime's transformer fusions; kept only if its vectors match the plain export's."""
-    import logging
-
-    from onnxruntime.transformers import optimizer
-
-    logging.getLogger("onnxruntime").setLevel(logging.ERROR)
     try:
-        model = optimizer.optimize_model(
-            str(raw), model_type="bert", num_heads=int(config["num_attention_heads"]),
-            hidden_size=int(config["hidden_size"]), opt_level=1,
-        )  # fmt: skip
-        model.save_model_to_file(str(fused))
+        with _quiet_logging():
+            from onnxruntime.transformers import optimizer
+
+            model = optimizer.optimize_model(
+                str(raw), model_type="bert", num_heads=int(config["num_attention_heads"]),
+                hidden_size=int(config["hidden_size"]), opt_level=1,
+            )  # fmt: skip
+            model.save_model_to_file(str(fused))
         return _agree(raw, fused, sample) >= 0.99999
     except Exception:  # a fusion the optimizer cannot do: the plain export is correct, only slower
         return False
@@ -389,21 +387,36 @@ def _agree(a: Path, b: Path, sample: dict[str, np.ndarray]) -> float:
 def quantize_onnx(fp32: Path, target: Path) -> None:
     """ONNX Runtime dynamic int8 quantization of the fp32 export, atomically. Per-channel weights with reduced
     range: per-tensor int8 scored cosine 0.91 (worst text) against fp32 on this AVX2 CPU, per-channel 0.98."""
-    import logging
-
     import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))  # its "please preprocess" notes
     tmp = _temp(target, "int8")
     try:
-        quantize_dynamic(
-            str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True,
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},  # fused ops lack inferred types
-        )  # fmt: skip
+        with _quiet_logging():
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            quantize_dynamic(
+                str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True,
+                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},  # fused ops lack inferred types
+            )  # fmt: skip
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _quiet_logging() -> Iterator[None]:
+    """ONNX Runtime's tools log notes ("please pre-process") and add a handler to the root logger on import:
+    silence them, and leave the process's logging as it was."""
+    import logging
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+        root.handlers[:] = handlers
 
 
 def _sample_batch(tokenizer_json: Path) -> dict[str, np.ndarray]:
