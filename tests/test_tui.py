@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,10 @@ Mayor Ilse Brandt cut the ribbon at the ceremony, which drew about 3,000 residen
 Until now, people crossing the Tarn had to take a ferry that ran twice an hour.
 """
 BRIDGE_QUESTION = "How much did the Kelvar Bridge cost?"
+DATA = Path(__file__).resolve().parent / "data"
+SUMMIT_QUESTION = "Where will the next Meridian Ocean Summit be held?"
+SUMMIT_HISTORY = "How did the Meridian Ocean Summit develop?"
+COUNT_QUESTION = "How many representatives attended the 13th video conference of Chinese and Russian media?"
 
 
 # --- helpers -----------------------------------------------------------------------------------------
@@ -58,6 +63,29 @@ def app(library):
     from qa.tui.app import make_app
 
     return make_app(library)
+
+
+def indexed(tmp_path_factory, embedder, name: str) -> Settings:  # type: ignore[no-untyped-def]
+    """A corpus of tests/data copied and indexed with the real model; its tests only read it."""
+    from qa.sync import Indexer
+
+    folder = tmp_path_factory.mktemp(name)
+    shutil.copytree(DATA / name, folder / name)
+    Indexer(folder / name, folder / "index", embedder).run()
+    return Settings.from_options(folder / name, folder / "index", "all-MiniLM-L6-v2")
+
+
+@pytest.fixture(scope="module")
+def timeline_settings(tmp_path_factory, embedder) -> Settings:
+    """tests/data/timeline: one annual summit reported in 2019, 2021 and 2023 (each naming another next host),
+    other dated stories, undated articles and a dateline without a year."""
+    return indexed(tmp_path_factory, embedder, "timeline")
+
+
+@pytest.fixture(scope="module")
+def stories_settings(tmp_path_factory, embedder) -> Settings:
+    """tests/data/stories: one wire story in three outlets' copies, and an independent report giving another count."""
+    return indexed(tmp_path_factory, embedder, "stories")
 
 
 def app_over(settings, embedder, watch: bool = True):  # type: ignore[no-untyped-def]
@@ -409,6 +437,217 @@ def test_ui_modules_load_nothing_that_can_wait_for_the_first_frame():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent)
 
 
+# --- filter words, the timeline, and what the card says about a citation (issues 11, 12, 13) ---------------------
+def day(value: str | None) -> date | None:
+    """An article's full date, or None (undated, or month and day only)."""
+    return date.fromisoformat(value) if value and not value.startswith("--") else None
+
+
+async def test_as_of_typed_in_the_question_changes_which_article_answers(timeline_settings, embedder):
+    app = app_over(timeline_settings, embedder, watch=False)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await ask(pilot, SUMMIT_QUESTION)  # as of today
+        today = last_card(app)
+        assert today.has_class("answered")
+        assert today.answer.as_of == date.today() and today.answer.citation.path != "meridian-2019.txt"
+        assert "as of" not in text(today)  # today, the default, goes without saying
+
+        await ask(pilot, f"as-of:2020-01-01 {SUMMIT_QUESTION}")
+        card = last_card(app)
+        assert card.has_class("answered")
+        assert card.answer.question == SUMMIT_QUESTION  # the filter word was split off the question
+        assert card.answer.as_of == date(2020, 1, 1)
+        assert card.answer.citation.path == "meridian-2019.txt"  # the host announced in 2019: Tallinn
+        assert all(day(h.date) is None or day(h.date) <= date(2020, 1, 1) for h in card.answer.hits)
+        shown = text(card)
+        assert "as of 2020-01-01" in shown  # the card says what it was limited to
+        assert "Harbour Wire · 2019-09-12 · meridian-2019.txt" in shown  # the citation's outlet and date
+        assert "as-of:2020-01-01" in text(card.bubble)  # the question as typed
+
+
+async def test_since_until_and_outlet_words_keep_every_hit_inside(timeline_settings, embedder):
+    app = app_over(timeline_settings, embedder, watch=False)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await ask(pilot, f"until:2020-12-31 {SUMMIT_QUESTION}")
+        card = last_card(app)
+        hits = card.answer.hits
+        assert hits and all(day(h.date) is not None and day(h.date) <= date(2020, 12, 31) for h in hits)
+        assert "until 2020-12-31" in text(card)
+        for link in card.query("SourceLink"):  # every source line says its outlet and date
+            source = link.source
+            assert f"{source.outlet} · {source.date} · {source.path}" in text(link)
+
+        await ask(pilot, f"since:2021-01-01 outlet:Atlantic {SUMMIT_QUESTION}")
+        card = last_card(app)
+        hits = card.answer.hits
+        assert hits and all(day(h.date) >= date(2021, 1, 1) and h.outlet == "Atlantic Dispatch" for h in hits)
+        assert card.answer.citation.path == "meridian-2023.json"
+        assert "since 2021-01-01 · outlet Atlantic" in text(card)
+
+
+async def test_a_bad_date_is_one_line_in_the_card(app):
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await ask(pilot, f"since:2023-13-45 {FORUM_QUESTION}")
+        card = last_card(app)
+        assert card.has_class("error")
+        shown = text(card)
+        assert shown.startswith("cannot read the date '2023-13-45'")
+        assert "\n" not in shown and "Traceback" not in shown
+        await ask(pilot, f"since:2024 until:2023 {FORUM_QUESTION}")
+        assert text(last_card(app)) == "since:2024-01-01 is after until:2023-12-31: nothing can match"
+        await ask(pilot, FORUM_QUESTION)  # and the next question is answered
+        assert "Taganrog" in text(last_card(app))
+
+
+async def test_timeline_key_lists_the_evidence_by_date_and_opens_each_row(timeline_settings, embedder):
+    from qa.tui.format import EXTRACT_STYLE
+    from qa.tui.screens import SourceScreen
+    from qa.tui.widgets import QuestionInput, TimelineCard
+
+    app = app_over(timeline_settings, embedder, watch=False)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press(*SUMMIT_HISTORY)
+        await pilot.press("ctrl+t")  # the question in the box
+        await settle(pilot)
+        card = last_card(app)
+        assert isinstance(card, TimelineCard) and app.query_one(QuestionInput).value == ""
+        rows = card.sources
+        assert len(rows) == len(card.evidence) >= 3
+        days = [day(s.date) for s in rows]
+        dated = [d for d in days if d is not None]
+        assert dated == sorted(dated) and days[: len(dated)] == dated  # oldest first, undated last
+        paths = [s.path for s in rows]
+        assert paths.index("meridian-2019.txt") < paths.index("meridian-2021.html") < paths.index("meridian-2023.json")
+        shown = text(card)
+        assert "[1] 2019-09-12 · Harbour Wire · Meridian Ocean Summit ends in Valletta" in shown
+        assert f"timeline · {len(rows)} articles" == card.border_title
+
+        second = rows[1]
+        await pilot.press("2")  # row 2 opens its article, the row's sentence highlighted
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, SourceScreen) and screen.source == second
+        content = screen.query_one("#article-passage").render()
+        highlighted = [content.plain[s.start : s.end] for s in content.spans if s.style == EXTRACT_STYLE]
+        assert highlighted == [second.text]
+        chat = app.screen_stack[0]
+        await pilot.press("ctrl+t")  # not over an article
+        await settle(pilot)
+        assert len(chat.query(TimelineCard)) == 1 and isinstance(app.screen, SourceScreen)
+        await pilot.press("escape")
+
+        await ask(pilot, f"until:2020-12-31 {SUMMIT_QUESTION}")
+        await pilot.press("ctrl+t")  # an empty box: the last question, with its filter words
+        await settle(pilot)
+        card = last_card(app)
+        assert isinstance(card, TimelineCard)
+        assert "timeline: until:2020-12-31" in text(card.bubble)
+        assert "until 2020-12-31" in text(card)
+        assert card.sources and all(day(s.date) is not None and day(s.date) <= date(2020, 12, 31) for s in card.sources)
+
+
+def cite(library, article_id: str, words: str):  # type: ignore[no-untyped-def]
+    """A real citation: the sentence of an indexed article that starts with `words`."""
+    from qa.answer import Citation
+
+    row = library.article(article_id)
+    start = row.text.index(words)
+    end = row.text.index(".", start) + 1
+    return Citation(row.id, row.title, row.date, row.outlet, row.url, row.path, start, end)
+
+
+def story_answer(library):  # type: ignore[no-untyped-def]
+    """The count question's real answer, with the fields issues 11 and 13 add filled in by hand (the library
+    does not fill them yet): a confidence, the two other copies of the cited wire story, the independent report
+    that counts differently, and the extract with its relative date resolved."""
+    from qa.answer import Conflict
+    from qa.dates import annotate_relative
+
+    answer = library.ask(COUNT_QUESTION, sync=False)
+    assert answer.answered and answer.citation.path == "asia_news_portal_media_conference.txt"
+    answer.confidence = 0.8234
+    answer.also_reported_by = [
+        cite(library, "xinhua_media_conference.txt", "The conference, which is the 13th"),
+        cite(library, "peoples_daily_media_conference.txt", "The conference, which is the 13th"),
+    ]
+    moscow = cite(library, "moscow_media_review_video_conference.txt", "Some 50 media")
+    sentence = library.article(moscow.article_id).text[moscow.start : moscow.end]
+    answer.conflicts = [Conflict(sentence, "Some 50", moscow)]
+    answer.dated_text = annotate_relative(answer.text, answer.citation.date)
+    assert answer.dated_text != answer.text  # "launched Monday (2020-10-19)"
+    return answer
+
+
+async def show_answer(pilot, answer):  # type: ignore[no-untyped-def]
+    """The answer in a card of the chat, through the handler a search worker's message reaches."""
+    from qa.tui.messages import AnswerReady
+    from qa.tui.widgets import AnswerCard
+
+    await pilot.app.query("#welcome").remove()  # as asking does
+    card = AnswerCard(answer.question, "Searching…")
+    await pilot.app.query_one("#chat").mount(card.bubble, card)
+    pilot.app.post_message(AnswerReady(card, answer))
+    await settle(pilot)
+    return card
+
+
+async def test_card_shows_confidence_conflicts_and_other_copies(stories_settings, embedder):
+    from textual.widgets import Collapsible
+
+    from qa.tui.format import EXTRACT_STYLE, RESOLVED_STYLE, VALUE_STYLE
+    from qa.tui.screens import SourceScreen
+
+    app = app_over(stories_settings, embedder, watch=False)
+    async with app.run_test(size=(100, 50)) as pilot:
+        await settle(pilot)
+        card = await show_answer(pilot, story_answer(app.library))
+        assert app.latest is card
+        shown = text(card)
+        assert "confidence 0.82" in shown
+        # the dated extract in place of the plain one: the added date styled apart from the verbatim words
+        passage = card.query_one(".passage").render()
+        styled = {(s.style, passage.plain[s.start : s.end]) for s in passage.spans}
+        assert (RESOLVED_STYLE, " (2020-10-19)") in styled
+        assert any(style == EXTRACT_STYLE and "launched Monday (2020-10-19)" in part for style, part in styled)
+
+        assert [s.role for s in card.sources[:4]] == ["answer", "conflict", "copy", "copy"]
+        conflicts = card.query_one(".conflicts")
+        block = text(conflicts)
+        assert block.startswith("Sources differ:")
+        assert "Some 50 media representatives" in block
+        assert "[2] Russian and Chinese journalists" in block
+        assert "Moscow Media Review · 2020-10-21 · moscow_media_review_video_conference.txt" in block
+        value = conflicts.query_one(".conflict-text").render()
+        assert [value.plain[s.start : s.end] for s in value.spans if s.style == VALUE_STYLE] == ["Some 50"]
+
+        copies = card.query_one(".copies", Collapsible)
+        assert copies.title == "Also reported by 2 outlets" and copies.collapsed
+        listed = text(copies)
+        assert "Xinhua · 2020-10-21 · xinhua_media_conference.txt" in listed
+        assert "People's Daily Online · 2020-10-22 · peoples_daily_media_conference.txt" in listed
+        assert "also in:" not in shown  # the copies are listed once, as copies
+        await pilot.click(".copies CollapsibleTitle")  # expands the list of copies
+        await pilot.pause()
+        assert not copies.collapsed
+
+        await pilot.press("4")  # the People's Daily copy
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, SourceScreen) and screen.source.path == "peoples_daily_media_conference.txt"
+        assert "attended by more than 40" in text(screen.query_one("#article-passage"))
+        others = text(screen.query_one("#source-head"))
+        assert "Other copies of this story:" in others
+        assert "[1] Media of China and Russia" in others and "[3] China, Russia vow" in others
+        await pilot.press("3")  # another copy, from the source view
+        await settle(pilot)
+        assert isinstance(app.screen, SourceScreen) and app.screen.source.path == "xinhua_media_conference.txt"
+        assert "[4] Chinese and Russian media pledge" in text(app.screen.query_one("#source-head"))
+
+
 # --- pure formatting ---------------------------------------------------------------------------------
 def test_sources_number_the_citation_first_then_other_passages(retriever):
     from qa.answer import answer
@@ -507,3 +746,26 @@ async def test_index_updated_by_another_process_is_reloaded(settings, embedder):
         await settle(pilot)
         await ask(pilot, BRIDGE_QUESTION)  # answered from the reloaded index, not the one opened at start
         assert "41 million euros" in last_card(app).answer.text
+
+
+def test_snapshot_card_with_confidence_conflicts_and_copies(snap_compare, stories_settings, embedder):
+    """The card of issues 11-13: confidence, the dated extract, "Sources differ:", the copies (collapsed)."""
+    app = app_over(stories_settings, embedder, watch=False)
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _ready(pilot)
+        await show_answer(pilot, story_answer(pilot.app.library))  # as the search worker's message would
+
+    assert snap_compare(app, terminal_size=(100, 40), run_before=run_before)
+
+
+def test_snapshot_timeline(snap_compare, timeline_settings, embedder):
+    app = app_over(timeline_settings, embedder, watch=False)
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _ready(pilot)
+        await pilot.press(*SUMMIT_HISTORY)  # typed, then ctrl+t instead of Enter
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(100, 40), run_before=run_before)

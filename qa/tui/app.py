@@ -42,16 +42,19 @@ from qa.tui.messages import (
     LoadFailed,
     ModelReady,
     StaleChecked,
+    TimelineReady,
     describe,
     in_daemon,
     offers_rebuild,
     stale_state,
 )
-from qa.tui.widgets import AnswerCard, ProgressPanel, QuestionInput, SourceLink
+from qa.tui.widgets import AnswerCard, ProgressPanel, QuestionInput, SourceLink, TimelineCard
 
 if TYPE_CHECKING:
     from qa.answer import Answer
+    from qa.filters import Filters
     from qa.service import Library, Status
+    from qa.timeline import Evidence
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total), as Library.index calls it
 
@@ -83,6 +86,7 @@ class QAApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help"),
         Binding("ctrl+r", "reindex", "Re-index", priority=True),
+        Binding("ctrl+t", "timeline", "Timeline"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("question_mark", "help", show=False),  # the input types "?" and opens help only when empty
         *(Binding(str(n), f"open_source({n})", show=False) for n in range(1, 10)),  # same for digits
@@ -95,12 +99,13 @@ class QAApp(App[None]):
         self.library = library
         library.warn = self._library_warning  # called from worker threads
         self.watch_corpus = watch
-        self.latest: AnswerCard | None = None  # the card whose sources 1-9 open
+        self.latest: AnswerCard | None = None  # the card (answer or timeline) whose sources 1-9 open
         # State below changes only on the app's thread (handlers); workers use only `library` and the
         # thread-safe primitives at the end.
         self._loaded = False  # the load finished, ready or failed
         self._load_error: str | None = None  # until an index run succeeds
-        self._pending: tuple[str, AnswerCard] | None = None  # the question asked before the load finished
+        # the question (or timeline) asked before the load finished
+        self._pending: tuple[str, AnswerCard] | None = None
         self._counts: tuple[int, int] | None = None
         self._state = "loading the index…"
         self._indexing = False
@@ -142,7 +147,10 @@ class QAApp(App[None]):
             ("1-9", "bold"),
             " open a source · ",
             ("F1", "bold"),
-            " help",
+            " help\n",
+            ("ctrl+t", "bold"),
+            " timeline · filter words: ",
+            ("since:2021 outlet:Xinhua as-of:2022-06", "italic"),
         )
 
     def on_mount(self) -> None:
@@ -399,12 +407,31 @@ class QAApp(App[None]):
         if self._loaded and not self._indexing:
             self._check_staleness()
 
-    # --- asking ----------------------------------------------------------------------------------
+    # --- asking ---------------------------------------------------------------------------------
     @on(QuestionInput.Submitted)
     def ask(self, event: QuestionInput.Submitted) -> None:
         question = " ".join(event.value.split())
+        if question:
+            self._request(question, AnswerCard)
+
+    def action_timeline(self) -> None:
+        """The evidence by date for the question in the box, or else the last one asked (its filter words too)."""
+        box = self.query_one(QuestionInput)
+        question = " ".join(box.value.split()) or (box.history[-1] if box.history else "")
         if not question:
+            self.bell()
+            self.notify("Type a question, then ctrl+t for its evidence by date.", timeout=4)
             return
+        self._request(question, TimelineCard)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "timeline":  # on the chat only: not over an article or a dialog
+            return isinstance(self.screen, ChatScreen)
+        return True
+
+    def _request(self, question: str, kind: type[AnswerCard]) -> None:
+        """A card for the question in the chat, searched now or once the load finishes; pending cards are
+        superseded (their workers share one exclusive group, so the newer one cancels the older)."""
         box = self.query_one(QuestionInput)
         box.remember(question)
         box.value = ""
@@ -415,7 +442,7 @@ class QAApp(App[None]):
         for welcome in self.query("#welcome"):
             welcome.remove()
         waiting = "Searching…" if self._loaded else "Waiting for the model and the index to load…"
-        card = AnswerCard(question, waiting)
+        card = kind(question, waiting)
         chat.mount(card.bubble, card)
         chat.scroll_end(animate=False)
         if self._loaded:
@@ -433,6 +460,8 @@ class QAApp(App[None]):
     def _answer(self, question: str, card: AnswerCard) -> None:
         if self._load_error is not None:
             card.note(self._load_error, "error")
+        elif isinstance(card, TimelineCard):
+            self._timeline(question, card)
         else:
             self._search(question, card)
 
@@ -441,10 +470,12 @@ class QAApp(App[None]):
         worker = get_current_worker()
 
         def run() -> Answer:
+            asked, filters = _filter_words(question)  # a bad date: a one-line error in the card
             with self._read_lock:
                 if worker.is_cancelled:  # superseded while an earlier question was searched
                     raise Cancelled
-                return self.library.ask(question, sync=False)  # the load, watch and ctrl+r keep it fresh
+                # the load, watch and ctrl+r keep the index fresh; as_of None is today
+                return self.library.ask(asked, sync=False, filters=filters, as_of=filters.as_of)
 
         try:
             result = in_daemon(run)
@@ -455,11 +486,45 @@ class QAApp(App[None]):
             return
         self._post(AnswerReady(card, result))
 
+    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
+    def _timeline(self, question: str, card: TimelineCard) -> None:
+        worker = get_current_worker()
+
+        def run() -> tuple[list[Evidence], Filters]:
+            from datetime import date
+
+            asked, filters = _filter_words(question)
+            with self._read_lock:
+                if worker.is_cancelled:
+                    raise Cancelled
+                # as of today unless typed, as `qa ask --timeline` does: later articles are left out
+                as_of = filters.as_of or date.today()
+                return self.library.timeline(asked, filters=filters, as_of=as_of), filters
+
+        try:
+            evidence, filters = in_daemon(run)
+        except Cancelled:
+            return
+        except Exception as e:  # in the card, never a traceback
+            self._post(AnswerFailed(card, describe(e)))
+            return
+        self._post(TimelineReady(card, evidence, filters))
+
     def on_answer_ready(self, message: AnswerReady) -> None:
         card = message.card
         if not card.pending:  # superseded by a newer question
             return
         card.show(message.answer)
+        self._shown(card)
+
+    def on_timeline_ready(self, message: TimelineReady) -> None:
+        card = message.card
+        if not card.pending:
+            return
+        card.show_timeline(message.evidence, message.filters)
+        self._shown(card)
+
+    def _shown(self, card: AnswerCard) -> None:
         self.latest = card
         chat = self.query_one("#chat", VerticalScroll)
         self.call_after_refresh(chat.scroll_to_widget, card.bubble, top=True, animate=False)
@@ -517,11 +582,17 @@ class QAApp(App[None]):
         if message.text is None:
             self.notify("That article is no longer in the index.", severity="warning")
             return
-        screen = SourceScreen(message.source, message.text)
+        screen = SourceScreen(message.source, message.text, self._card_sources(message.source))
         if isinstance(self.screen, SourceScreen):  # another source from the article view: replace it
             self.switch_screen(screen)
         else:
             self.push_screen(screen)
+
+    def _card_sources(self, source: Source) -> list[Source]:
+        """The numbered sources of the card that lists `source` (the latest such card), for the source view."""
+        chat = self.screen_stack[0]  # the chat screen, under any article view
+        cards = [card for card in chat.query(AnswerCard) if source in card.sources]
+        return cards[-1].sources if cards else [source]
 
     def action_help(self) -> None:
         from qa.tui.screens import HelpScreen
@@ -531,6 +602,14 @@ class QAApp(App[None]):
 
     def action_chat_scroll(self, how: str) -> None:
         getattr(self.query_one("#chat", VerticalScroll), f"action_{how}")()
+
+
+def _filter_words(question: str) -> tuple[str, Filters]:
+    """The question without its filter words (since:, until:, outlet:, as-of:) and the filters they give.
+    Called in worker threads: qa.filters loads numpy, which must wait until after the first frame."""
+    from qa.filters import parse_filter_words
+
+    return parse_filter_words(question)
 
 
 def make_app(library: Library, watch: bool = True) -> QAApp:

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING
 
 from textual.content import Content
 
 if TYPE_CHECKING:  # the core is imported lazily: the window must paint before numpy and friends load
-    from qa.answer import Answer
+    from qa.answer import Answer, Citation
+    from qa.filters import Filters
+    from qa.retrieve import Hit
+    from qa.timeline import Evidence
 
 # Theme variables, so the highlights read in light and dark themes alike.
 EXTRACT_STYLE = "bold $text-warning on $warning-muted"
 PASSAGE_STYLE = "on $primary-muted"
+RESOLVED_STYLE = "not bold italic $text-accent"  # a date the library added to the verbatim extract: "(2019-07-19)"
+VALUE_STYLE = "bold $text-warning"  # what a conflicting source says ("45")
 SNIPPET_CHARS = 240
+MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 
 
 @dataclass(frozen=True)
@@ -29,11 +37,15 @@ class Source:
     passage: tuple[int, int]  # the passage's offsets in the article
     extract: tuple[int, int] | None  # the answering sentence(s), in the article; None for a related passage
     text: str  # the passage text shown in the card
-    role: str  # "answer", "also" (another article says the same) or "related"
+    # "answer"; "also" (another article says the same); "conflict" (another source answers differently);
+    # "copy" (another copy of the cited story); "related"; or "timeline" (a row of a timeline)
+    role: str
+    dated: str | None = None  # the extract with relative dates resolved, shown in its place in the card
 
 
 def sources_of(answer: Answer) -> list[Source]:
-    """The answer's citation first, then other articles saying the same, then the other passages."""
+    """The answer's sources in the order the card shows them: the citation, other articles saying the same,
+    sources that answer differently, other copies of the cited story, then the other passages."""
     out: list[Source] = []
     used: set[tuple[str, int]] = set()
     if answer.answered and answer.citation and answer.passage is not None:
@@ -51,30 +63,20 @@ def sources_of(answer: Answer) -> list[Source]:
                 (c.start, c.end),
                 answer.passage,
                 "answer",
+                answer.dated_text,
             )
         )
         used.add((c.article_id, start))
-        for also in answer.also_in:
-            hit = next(
-                (h for h in answer.hits if h.article_id == also.article_id and h.start <= also.start < h.end), None
-            )
-            span = (hit.start, hit.end) if hit else (also.start, also.end)
-            text = hit.text if hit else ""
-            out.append(
-                Source(
-                    also.article_id,
-                    also.title,
-                    also.outlet,
-                    also.date,
-                    also.path,
-                    also.url,
-                    span,
-                    (also.start, also.end),
-                    text,
-                    "also",
-                )
-            )
-            used.add((also.article_id, span[0]))
+        copies = [r for r in answer.also_reported_by if r.article_id != c.article_id]
+        copy_ids = {r.article_id for r in copies}
+        also = [a for a in answer.also_in if a.article_id not in copy_ids]  # a copy is listed once, as a copy
+        cited = [(a, "also", "") for a in also]
+        cited += [(x.citation, "conflict", x.text) for x in answer.conflicts]
+        cited += [(r, "copy", "") for r in copies]
+        for citation, role, text in cited:
+            source = _cited(citation, answer.hits, role, text)
+            out.append(source)
+            used.add((source.article_id, source.passage[0]))
     for hit in answer.hits:
         if (hit.article_id, hit.start) in used:
             continue
@@ -96,18 +98,109 @@ def sources_of(answer: Answer) -> list[Source]:
     return out
 
 
+def _cited(citation: Citation, hits: list[Hit], role: str, text: str) -> Source:
+    """A cited extract of another article, shown in the passage that holds it when that passage is a hit;
+    otherwise the extract alone (`text`, or empty for a copy whose text the answer does not carry)."""
+    hit = next((h for h in hits if h.article_id == citation.article_id and h.start <= citation.start < h.end), None)
+    span = (hit.start, hit.end) if hit else (citation.start, citation.end)
+    extract = (citation.start, citation.end) if citation.end > citation.start else None
+    return Source(
+        citation.article_id,
+        citation.title,
+        citation.outlet,
+        citation.date,
+        citation.path,
+        citation.url,
+        span,
+        extract,
+        hit.text if hit else text,
+        role,
+    )
+
+
+def timeline_sources(evidence: list[Evidence]) -> list[Source]:
+    """A timeline's rows as sources, in its order (oldest first, undated last): each opens its article."""
+    return [
+        Source(
+            e.article_id,
+            e.title,
+            e.outlet,
+            e.date,
+            e.path,
+            None,
+            (e.start, e.end),
+            (e.start, e.end),
+            e.text,
+            "timeline",
+            e.dated_text,
+        )
+        for e in evidence
+    ]
+
+
+def date_label(value: str | None) -> str:
+    """An article's date as shown: "2019-09-12"; "Mar 3 (year unknown)" for a dateline without a year
+    (stored as --03-03); "undated" when the article has none."""
+    if not value:
+        return "undated"
+    if value.startswith("--") and len(value) == 7 and value[2:4].isdigit() and value[5:].isdigit():
+        month, day = int(value[2:4]), int(value[5:])
+        if 1 <= month <= 12:
+            return f"{MONTHS[month - 1]} {day} (year unknown)"
+    return value
+
+
 def meta_line(source: Source) -> str:
-    """Outlet, date and file, whichever are known."""
-    return " · ".join(x for x in (source.outlet, source.date, source.path) if x)
+    """Outlet, date and file: every citation says where and when it was published, or that nobody knows."""
+    return " · ".join((source.outlet or "outlet unknown", date_label(source.date), source.path))
+
+
+def scope_line(confidence: float | None, as_of: date | None, filters: Filters | None) -> str:
+    """The card's dim line: how sure the answer is and what limited it ("confidence 0.82 · as of 2022-01-01 ·
+    since 2021-01-01 · outlet Xinhua"). The as-of date shows when it was typed or is not today (the default)."""
+    parts = [] if confidence is None else [f"confidence {confidence:.2f}"]
+    typed = filters.as_of if filters is not None else None
+    when = as_of or typed
+    if when is not None and (typed is not None or when != date.today()):
+        parts.append(f"as of {when.isoformat()}")
+    if filters is not None:
+        if filters.since is not None:
+            parts.append(f"since {filters.since.isoformat()}")
+        if filters.until is not None:
+            parts.append(f"until {filters.until.isoformat()}")
+        if filters.outlets:
+            word = "outlet" if len(filters.outlets) == 1 else "outlets"
+            parts.append(f"{word} {', '.join(filters.outlets)}")
+    return " · ".join(parts)
+
+
+def added_spans(original: str, annotated: str) -> list[tuple[int, int]]:
+    """Offsets in `annotated` of what was inserted into `original` (the resolved dates of a dated extract)."""
+    matcher = difflib.SequenceMatcher(None, original, annotated, autojunk=False)
+    return [(j1, j2) for op, _i1, _i2, j1, j2 in matcher.get_opcodes() if op in ("insert", "replace")]
+
+
+def extract_content(text: str, dated: str | None = None) -> Content:
+    """An extract for the card: with `dated`, the dated version, its added dates styled apart from the
+    verbatim words."""
+    if not dated:
+        return Content(text)
+    content = Content(dated)
+    for a, b in added_spans(text, dated):
+        content = content.stylize(RESOLVED_STYLE, a, b)
+    return content
 
 
 def passage_content(source: Source, context: int | None = None) -> Content:
-    """The passage with its extract highlighted; with `context`, only about that many characters either
-    side of the extract, cut at sentence or line boundaries (the source view has the rest)."""
+    """The passage with its extract highlighted (the dated extract in its place when the source has one);
+    with `context`, only about that many characters either side of the extract, cut at sentence or line
+    boundaries (the source view has the rest)."""
     text = source.text
     if not source.extract:
         return Content(text)
     start, end = source.extract[0] - source.passage[0], source.extract[1] - source.passage[0]
+    if not 0 <= start <= end <= len(text):  # the passage is not the one holding the extract
+        return extract_content(text, source.dated)
     left, right = 0, len(text)
     if context is not None:
         if start - context > 0:
@@ -116,7 +209,9 @@ def passage_content(source: Source, context: int | None = None) -> Content:
             right = _boundary_before(text, end + context, end)
     body = text[left:right].strip()
     shift = left + (len(text[left:right]) - len(text[left:right].lstrip()))
-    content = Content(body).stylize(EXTRACT_STYLE, start - shift, end - shift)
+    start, end = start - shift, end - shift
+    extract = extract_content(body[start:end], source.dated).stylize_before(EXTRACT_STYLE)
+    content = Content.assemble(Content(body[:start]), extract, Content(body[end:]))
     return Content.assemble("… " if left > 0 else "", content, " …" if right < len(text) else "")
 
 

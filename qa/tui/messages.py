@@ -14,8 +14,10 @@ from qa.tui.format import Source
 
 if TYPE_CHECKING:
     from qa.answer import Answer
+    from qa.filters import Filters
     from qa.service import Status
-    from qa.tui.widgets import AnswerCard
+    from qa.timeline import Evidence
+    from qa.tui.widgets import AnswerCard, TimelineCard
 
 T = TypeVar("T")
 
@@ -65,6 +67,14 @@ class AnswerReady(Message):
     def __init__(self, card: AnswerCard, answer: Answer) -> None:
         super().__init__()
         self.card, self.answer = card, answer
+
+
+class TimelineReady(Message):
+    """A question's evidence by date, and the filters typed with it."""
+
+    def __init__(self, card: TimelineCard, evidence: list[Evidence], filters: Filters) -> None:
+        super().__init__()
+        self.card, self.evidence, self.filters = card, evidence, filters
 
 
 class AnswerFailed(Message):

@@ -12,6 +12,9 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Label, Static
 
 from qa.tui.format import Source, article_sections, meta_line
+from qa.tui.widgets import SourceLink
+
+STORY_ROLES = ("answer", "copy")  # the cited article and the other copies of its story
 
 KEYS = [
     ("Enter", "ask the question in the box"),
@@ -21,16 +24,23 @@ KEYS = [
     ("Escape", "back from an article or this help"),
     ("PgUp / PgDn", "scroll the chat or the article"),
     ("Tab", "move between the box, the chat and its sources"),
+    ("ctrl+t", "timeline: the evidence by date for the question in the box, or the last one"),
     ("ctrl+r", "re-index new, changed or removed files"),
     ("F1 or ?", "this help"),
     ("ctrl+p", "command palette: themes and more"),
     ("ctrl+q", "quit"),
 ]
-KEYS_NOTE = "1-9 and ? act as keys when the question box is empty."
+KEYS_NOTE = (
+    "1-9 and ? act as keys when the question box is empty.\n"
+    'Filter words in a question: since:2021-01-01 until:2023-06 outlet:Xinhua outlet:"The Herald"\n'
+    "as-of:2022-01-01 (answer as it stood that day; default today)."
+)
 
 
 class SourceScreen(Screen[None]):
-    """The whole cleaned article, scrolled to the cited passage, the extract highlighted."""
+    """The whole cleaned article, scrolled to the cited passage, the extract highlighted. `sources`: the
+    numbered sources of the card it was opened from; 1-9 open those, and the head lists the other copies of
+    the cited story, so any copy opens from any other."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
@@ -41,12 +51,21 @@ class SourceScreen(Screen[None]):
         Binding("down", "scroll('scroll_down')", show=False),
         Binding("home", "scroll('scroll_home')", show=False),
         Binding("end", "scroll('scroll_end')", show=False),
+        *(Binding(str(n), f"open_number({n})", show=False) for n in range(1, 10)),
     ]
 
-    def __init__(self, source: Source, text: str) -> None:
+    def __init__(self, source: Source, text: str, sources: list[Source] | None = None) -> None:
         super().__init__()
         self.source = source
         self.text = text
+        self.sources = sources if sources is not None else [source]
+
+    def copies(self) -> list[tuple[int, Source]]:
+        """The other copies of the story of this article (numbered as in its card), when it is one of them."""
+        if self.source.role not in STORY_ROLES:
+            return []
+        numbered = enumerate(self.sources, start=1)
+        return [(n, s) for n, s in numbered if s.role in STORY_ROLES and s.article_id != self.source.article_id]
 
     def compose(self) -> ComposeResult:
         s = self.source
@@ -56,6 +75,11 @@ class SourceScreen(Screen[None]):
             if s.url:
                 meta = f"{meta} · {s.url}" if meta else s.url
             yield Static(Content(meta), id="source-meta")
+            copies = self.copies()
+            if copies:
+                yield Label("Other copies of this story:", id="source-copies")
+                for n, copy in copies:
+                    yield SourceLink(n, copy)
         before, focus, after = article_sections(self.text, s.passage, s.extract)
         with VerticalScroll(id="article"):
             if before:
@@ -77,6 +101,13 @@ class SourceScreen(Screen[None]):
 
     def action_scroll(self, how: str) -> None:
         getattr(self.query_one("#article", VerticalScroll), f"action_{how}")()
+
+    def action_open_number(self, number: int) -> None:
+        """Source n of the card this article was opened from (the app opens it in place of this view)."""
+        if 1 <= number <= len(self.sources):
+            self.post_message(SourceLink.Open(self.sources[number - 1]))
+        else:
+            self.app.bell()
 
 
 class HelpScreen(ModalScreen[None]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events
@@ -12,10 +13,25 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Input, Label, Static
 
-from qa.tui.format import Source, meta_line, passage_content, snippet, sources_of
+from qa.tui.format import (
+    VALUE_STYLE,
+    Source,
+    date_label,
+    extract_content,
+    meta_line,
+    passage_content,
+    scope_line,
+    snippet,
+    sources_of,
+    timeline_sources,
+)
 
 if TYPE_CHECKING:
-    from qa.answer import Answer
+    from textual.widget import Widget
+
+    from qa.answer import Answer, Conflict
+    from qa.filters import Filters
+    from qa.timeline import Evidence
 
 PASSAGE_CONTEXT = 240  # characters of the passage shown either side of the extract
 HOTKEY_CHARS = "123456789?"  # act as keys only while the input is empty; otherwise they are typed
@@ -70,14 +86,15 @@ class QuestionInput(Input):
 
 
 class QuestionBubble(Static):
-    """A question as asked."""
+    """A question as asked (a timeline's with its label)."""
 
-    def __init__(self, question: str) -> None:
-        super().__init__(Content.assemble(("› ", "bold"), question), classes="question")
+    def __init__(self, question: str, label: str = "") -> None:
+        super().__init__(Content.assemble(("› ", "bold"), label, question), classes="question")
 
 
 class SourceLink(Static, can_focus=True):
-    """A source line, clicked or focused + Enter to open: "[n] title" over "outlet · date · file"."""
+    """A source line, clicked or focused + Enter to open: "[n] title" over "outlet · date · file", or the
+    `label` given (a timeline row)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "open", "Open the article", show=False)]
 
@@ -86,12 +103,12 @@ class SourceLink(Static, can_focus=True):
             super().__init__()
             self.source = source
 
-    def __init__(self, number: int, source: Source, prefix: str = "") -> None:
-        label = Content.assemble((f"[{number}] ", "bold"), prefix, (source.title or source.path, "underline"))
-        meta = meta_line(source)
-        if meta:
-            label = Content.assemble(label, "\n    ", (meta, "italic"))
+    def __init__(self, number: int, source: Source, prefix: str = "", label: Content | None = None) -> None:
+        if label is None:
+            title = Content.assemble((f"[{number}] ", "bold"), prefix, (source.title or source.path, "underline"))
+            label = Content.assemble(title, "\n    ", (meta_line(source), "italic"))
         super().__init__(label, classes=f"source-link {source.role}")
+        self.number = number
         self.source = source
         self.tooltip = "open the article"
 
@@ -111,7 +128,7 @@ class AnswerCard(Vertical):
         self.question = question
         self.bubble = QuestionBubble(question)  # mounted above the card by the app
         self.answer: Answer | None = None
-        self.sources: list[Source] = []
+        self.sources: list[Source] = []  # numbered 1.. in the order shown
         self.border_title = "searching"
         self._waiting = waiting
 
@@ -135,44 +152,123 @@ class AnswerCard(Vertical):
         self.sources = sources_of(answer)
         self.remove_children()
         self.set_classes("card answered" if answer.answered else "card unanswered")
+        scope = scope_line(answer.confidence, answer.as_of, answer.filters)
+        if scope:
+            self.mount(Label(scope, classes="card-scope"))
         if answer.answered:
             self.border_title = "answer"
-            self._show_answered()
+            self._show_answered(answer)
         else:
             self.border_title = "no answer"
             self._show_unanswered()
 
-    def _show_answered(self) -> None:
-        main, rest = self.sources[0], self.sources[1:]
-        also = [s for s in rest if s.role == "also"]
-        related = [s for s in rest if s.role == "related"]
-        self.mount(Static(passage_content(main, context=PASSAGE_CONTEXT), classes="passage"))
-        self.mount(SourceLink(1, main))
-        for n, source in enumerate(also, start=2):
-            self.mount(SourceLink(n, source, prefix="also in: "))
-        if related:
-            from textual.widgets import Collapsible  # imported on the first answer, not before the first frame
+    def numbered(self, role: str) -> list[tuple[int, Source]]:
+        """The sources of one role with their numbers (the keys 1-9 open the first nine)."""
+        return [(n, s) for n, s in enumerate(self.sources, start=1) if s.role == role]
 
-            first = 2 + len(also)
-            body = self._related(related, first)
+    def _show_answered(self, answer: Answer) -> None:
+        from textual.widgets import Collapsible  # imported on the first answer, not before the first frame
+
+        self.mount(Static(passage_content(self.sources[0], context=PASSAGE_CONTEXT), classes="passage"))
+        self.mount(SourceLink(1, self.sources[0]))
+        for n, source in self.numbered("also"):
+            self.mount(SourceLink(n, source, prefix="also in: "))
+        conflicts = self.numbered("conflict")
+        if conflicts:
+            self.mount(ConflictsBlock(answer.conflicts, conflicts))
+        copies = self.numbered("copy")
+        if copies:
+            body = [SourceLink(n, source) for n, source in copies]
+            self.mount(Collapsible(*body, title=reported_by(s for _, s in copies), collapsed=True, classes="copies"))
+        related = self.numbered("related")
+        if related:
             word = "passage" if len(related) == 1 else "passages"
-            self.mount(Collapsible(*body, title=f"{len(related)} more {word}", collapsed=True))
+            self.mount(Collapsible(*self._related(related), title=f"{len(related)} more {word}", collapsed=True))
 
     def _show_unanswered(self) -> None:
         self.mount(Label("The corpus does not answer this question.", classes="card-note"))
         if self.sources:
             from textual.widgets import Collapsible
 
-            body = self._related(self.sources, 1)
+            body = self._related(self.numbered("related"))
             self.mount(Collapsible(*body, title=f"Closest passages ({len(self.sources)})", collapsed=False))
 
     @staticmethod
-    def _related(sources: list[Source], first: int) -> list[Static]:
+    def _related(sources: list[tuple[int, Source]]) -> list[Static]:
         body: list[Static] = []
-        for n, source in enumerate(sources, start=first):
+        for n, source in sources:
             body.append(SourceLink(n, source))
             body.append(Static(snippet(source.text), classes="snippet"))
         return body
+
+
+def reported_by(copies: Iterable[Source]) -> str:
+    """The title of the copies' list: "Also reported by 2 outlets", or by copies when outlets repeat or are
+    unknown."""
+    copies = list(copies)
+    outlets = {s.outlet for s in copies if s.outlet}
+    if len(outlets) == len(copies):
+        return f"Also reported by {len(copies)} {'outlet' if len(copies) == 1 else 'outlets'}"
+    return f"Also reported in {len(copies)} {'copy' if len(copies) == 1 else 'copies'} ({len(outlets)} outlets known)"
+
+
+class ConflictsBlock(Vertical):
+    """Sources that answer differently, side by side under the answer: each one's extract, with what it says
+    picked out, over its numbered source line (outlet · date · file)."""
+
+    def __init__(self, conflicts: list[Conflict], sources: list[tuple[int, Source]]) -> None:
+        super().__init__(classes="conflicts")
+        self._rows = list(zip(conflicts, sources))
+
+    def compose(self) -> ComposeResult:
+        yield Label("Sources differ:", classes="conflicts-title")
+        for conflict, (n, source) in self._rows:
+            yield Static(value_content(conflict.text, conflict.value), classes="conflict-text")
+            yield SourceLink(n, source)
+
+
+def value_content(text: str, value: str) -> Content:
+    """A conflicting extract with the value it gives styled (its first occurrence), the rest as written."""
+    content = Content(text)
+    at = text.find(value) if value else -1
+    return content.stylize(VALUE_STYLE, at, at + len(value)) if at >= 0 else content
+
+
+class TimelineCard(AnswerCard):
+    """A question's evidence in date order: one row per article (date · outlet · title, over its extract with
+    relative dates resolved); each row opens its article, the first nine by the keys 1-9 too."""
+
+    def __init__(self, question: str, waiting: str) -> None:
+        super().__init__(question, waiting)
+        self.bubble = QuestionBubble(question, "timeline: ")
+        self.border_title = "timeline"
+        self.evidence: list[Evidence] = []
+
+    def show_timeline(self, evidence: list[Evidence], filters: Filters | None) -> None:
+        self.evidence = evidence
+        self.sources = timeline_sources(evidence)
+        self.remove_children()
+        self.set_classes("card timeline" if evidence else "card unanswered")
+        word = "article" if len(evidence) == 1 else "articles"
+        self.border_title = f"timeline · {len(evidence)} {word}"
+        rows: list[Widget] = []
+        scope = scope_line(None, None, filters)
+        if scope:
+            rows.append(Label(scope, classes="card-scope"))
+        if not evidence:
+            rows.append(Label("Nothing in the corpus matches this question.", classes="card-note"))
+        for n, source in enumerate(self.sources, start=1):
+            head = Content.assemble(
+                (f"[{n}] ", "bold"),
+                (date_label(source.date), "bold"),
+                " · ",
+                source.outlet or "outlet unknown",
+                " · ",
+                (source.title or source.path, "underline"),
+            )
+            rows.append(SourceLink(n, source, label=head))
+            rows.append(Static(extract_content(source.text, source.dated), classes="snippet"))
+        self.mount_all(rows)
 
 
 class ProgressPanel(Horizontal):
