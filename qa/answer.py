@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from qa import sources
+from qa.dates import annotate_relative
 from qa.filters import Filters
 from qa.retrieve import Hit, Retriever, check_question
 
@@ -309,7 +311,32 @@ def answer(
     result.citation = _cite(hit, best.start, best.end)
     result.citation.also_at = [row.path for row in retriever.catalog.copies(hit.article_id)[1:]]
     result.also_in = _support(best, sentences)
+    others = [sources.Candidate(t, c.score, c.hit, c.start, c.end) for c, t in zip(candidates, texts)]
+    add_sources(result, retriever, kind, sources.Candidate(result.text, best.score, hit, best.start, best.end), others)
     return result
+
+
+def add_sources(
+    result: Answer, retriever: Retriever, kind: str | None, best: sources.Candidate, others: list[sources.Candidate]
+) -> None:
+    """What other sources say: the cited story's other copies, answers that differ on the thing asked
+    (side by side, never silently reduced to one), and for "when" questions the extract's relative
+    dates resolved against its article's date."""
+    citation = result.citation
+    assert citation is not None
+    citation.story = best.hit.story
+    for row in sources.also_reported_by(retriever, best.hit.article_id, best.hit.story):
+        result.also_reported_by.append(Citation(row.id, row.title, row.date, row.outlet, row.url, row.path, 0, 0))
+    for rival, value in sources.conflicting(result.question, kind, best, others):
+        cite = _cite(rival.hit, rival.start, rival.end)
+        cite.story = rival.hit.story
+        result.conflicts.append(Conflict(rival.text, value, cite))
+    if kind in WHEN_KINDS and result.text:
+        dated = annotate_relative(result.text, citation.date)
+        result.dated_text = dated if dated != result.text else None
+
+
+WHEN_KINDS = ("date", "day", "weekday", "month", "year")  # questions whose answer card resolves "on Friday"
 
 
 def score_sentence(dense: float, lexical: float, passage: float) -> float:

@@ -15,7 +15,7 @@ from qa.config import Settings
 from qa.errors import QAError
 
 if TYPE_CHECKING:
-    from qa.answer import Answer
+    from qa.answer import Answer, Citation
     from qa.filters import Filters
     from qa.service import Library
     from qa.sync import Progress, SyncReport
@@ -266,14 +266,30 @@ def print_answer(result: Answer) -> None:
         passage = Text(result.passage)
         passage.stylize("bold yellow", result.start, result.end)
         console.print(passage)
-        meta = ", ".join(x for x in (c.outlet, c.date, c.path) if x)
-        console.print(Text(f"— {c.title} ({meta})", style="dim"))
+        console.print(Text(f"— {c.title} ({_where(c)})", style="dim"))
+        if result.dated_text:
+            console.print(Text(f"  dates: {result.dated_text}", style="dim"))
+        if result.confidence is not None:
+            console.print(
+                Text(f"  confidence {result.confidence:.2f} (probability that the extract answers)", style="dim")
+            )
         if c.also_at:
             console.print(Text(f"  same article also at: {', '.join(c.also_at)}", style="dim"))
+        if result.also_reported_by:
+            console.print(Text(f"  also reported by {len(result.also_reported_by)}:", style="dim"))
+            for copy in result.also_reported_by:
+                console.print(Text(f"    {copy.title} ({_where(copy)})", style="dim"))
         for other in result.also_in:
             console.print(Text(f"  also in: {other.title} ({other.path})", style="dim"))
+        if result.conflicts:
+            console.print(Text("\nSources differ:", style="bold red"))
+            console.print(Text(f"  {c.outlet or c.path}, {c.date or 'undated'}: {result.text}"))
+            for conflict in result.conflicts:
+                x = conflict.citation
+                console.print(Text(f"  {x.outlet or x.path}, {x.date or 'undated'}: {conflict.text}"))
     else:
-        console.print(Text("The corpus does not answer this question. Closest passages:", style="bold"))
+        confidence = f" (best extract: confidence {result.confidence:.2f})" if result.confidence is not None else ""
+        console.print(Text(f"The corpus does not answer this question{confidence}. Closest passages:", style="bold"))
     others = [h for h in result.hits if not (result.answered and h.chunk_id == _answer_chunk(result))]
     if others and result.answered:
         console.print(Text("\nRelated passages", style="bold"))
@@ -281,6 +297,10 @@ def print_answer(result: Answer) -> None:
         snippet = hit.text if len(hit.text) < 300 else hit.text[:297] + "…"
         console.print(Text(f"[{hit.rank}] {hit.title} ({hit.path}) score {hit.score:.3f}", style="cyan"))
         console.print(Text(snippet))
+
+
+def _where(c: Citation) -> str:
+    return ", ".join(x for x in (c.outlet, c.date, c.path) if x)
 
 
 def print_timeline(evidence: list[Evidence]) -> None:

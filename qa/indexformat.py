@@ -64,9 +64,20 @@ def _m2_text_hash(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS articles_text ON articles(text_hash)")
 
 
+def _m3_stories(db: sqlite3.Connection) -> None:
+    """Story groups: each article's MinHash signature and its story id (qa.stories). Older articles get
+    both at the next index run (signatures from their stored text; nothing is re-embedded)."""
+    columns = _columns(db, "articles")
+    if "minhash" not in columns:
+        db.execute("ALTER TABLE articles ADD COLUMN minhash BLOB")
+    if "story" not in columns:
+        db.execute("ALTER TABLE articles ADD COLUMN story TEXT")
+    db.execute("CREATE INDEX IF NOT EXISTS articles_story ON articles(story)")
+
+
 # Numbered steps, applied in order inside one transaction; PRAGMA user_version counts those applied.
 # Append new steps; never edit one that has shipped.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_base, _m2_text_hash]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_base, _m2_text_hash, _m3_stories]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -45,6 +45,7 @@ class TimeWeights:
 
 
 TIME_WEIGHTS = TimeWeights()
+RECENT_RANGE_DAYS = 31  # a question's dates ending longer ago than this ask about the past, not the latest
 
 
 @dataclass
@@ -133,6 +134,10 @@ class Retriever:
     def embed(self, question: str) -> np.ndarray:
         return np.asarray(self.embedder.encode_queries([question])[0], dtype=np.float32)
 
+    def story_members(self, story: str) -> list[ArticleRow]:
+        """Every article of a story, oldest first (a story of one article: that article)."""
+        return self.catalog.story_members(story) or ([a] if (a := self.article(story)) else [])
+
     def article(self, article_id: str) -> ArticleRow | None:
         if article_id not in self._articles:
             row = self.catalog.article(article_id)
@@ -220,8 +225,10 @@ class Retriever:
     def _distinct_hits(
         self, fused: list[tuple[int, float]], dense: dict[int, float], lexical: dict[int, float], k: int
     ) -> list[Hit]:
-        """Hits best first, leaving out a passage that mostly repeats a better one of the same article."""
+        """Hits best first, leaving out a passage that mostly repeats a better one of the same article,
+        and every passage of another copy of a story already shown (syndicated copies take one slot)."""
         hits: list[Hit] = []
+        shown: dict[str, str] = {}  # story -> the article shown for it
         for offset in range(0, len(fused), 4 * k):
             rows = self.catalog.chunks_by_id(cid for cid, _ in fused[offset : offset + 4 * k])
             for cid, score in fused[offset : offset + 4 * k]:
@@ -230,6 +237,9 @@ class Retriever:
                 if row is None or article is None:
                     continue  # the index moved on under a reader: skip ids the catalogue no longer has
                 if any(h.article_id == row.article_id and _overlap(h, row.start, row.end) > 0.5 for h in hits):
+                    continue
+                story = article.story or article.id
+                if shown.setdefault(story, article.id) != article.id:
                     continue
                 hits.append(
                     Hit(
@@ -247,6 +257,7 @@ class Retriever:
                         article.path,
                         dense.get(cid),
                         lexical.get(cid),
+                        story,
                     )
                 )
                 if len(hits) == k:
@@ -297,17 +308,20 @@ def time_adjusted(
         if f.days_before is not None and f.days_before >= 0 and score >= top - weights.margin
     ]
     newest = min(ages, default=0)
-    # the latest report is preferred unless the question names its dates ("held in 2021")
-    recent = 0.0 if scope.ranges else weights.recent if scope.relative else weights.recent_default
+    # the latest report is preferred unless the question names past dates ("held in 2021"); "this week"
+    # or "on Monday" name recent ones, which the latest reports are about
+    past = bool(scope.ranges) and all((scope.as_of - r.end).days > RECENT_RANGE_DAYS for r in scope.ranges)
+    recent = 0.0 if past else weights.recent if scope.relative else weights.recent_default
     out = []
     for score, f in zip(scores, features):
         if f.after_as_of:
             score -= 1.0  # only reachable with no as_of filter in the retriever: never the answer
         if scope.ranges:
             score += weights.explicit * f.explicit
-        if recent and f.days_before is None:
+        days = f.days_before
+        if recent and days is None:
             score += recent  # undated: not known to be old, so not ranked below the newest report
-        elif recent and f.days_before >= 0:
-            score += recent * 0.5 ** (max(0, f.days_before - newest) / weights.half_life)
+        elif recent and days is not None and days >= 0:
+            score += recent * 0.5 ** (max(0, days - newest) / weights.half_life)
         out.append(score + weights.forward * f.forward)
     return out

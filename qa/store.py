@@ -24,6 +24,9 @@ class IndexUnwritable(QAError):
     """The index folder cannot be created or written (a path under a file, no permission, disk full)."""
 
 
+ARTICLE_COLUMNS = "id, path, title, date, outlet, url, text, duplicate_of, story"  # ArticleRow's fields
+
+
 @dataclass
 class ChunkRow:
     id: int
@@ -43,6 +46,7 @@ class ArticleRow:
     url: str | None
     text: str
     duplicate_of: str | None = None
+    story: str | None = None  # the story group (qa.stories): syndicated copies share it
 
 
 def remove_leftovers(folder: Path) -> None:
@@ -204,10 +208,11 @@ class Catalog:
         self.db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
         return heir
 
-    def put_article(self, row: ArticleRow, article_hash: str) -> None:
+    def put_article(self, row: ArticleRow, article_hash: str, minhash: bytes | None = None) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO articles (id, path, title, date, outlet, url, text, hash, duplicate_of, text_hash) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO articles "
+            "(id, path, title, date, outlet, url, text, hash, duplicate_of, text_hash, minhash, story) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 row.id,
                 row.path,
@@ -219,7 +224,46 @@ class Catalog:
                 article_hash,
                 row.duplicate_of,
                 text_digest(row.text),
+                minhash,
+                row.story,
             ),
+        )
+
+    # story groups -------------------------------------------------------------------------------
+    def story_rows(self) -> Iterator[tuple[str, bytes, str | None]]:
+        """(article id, MinHash signature, stored story) of every signed article, for StoryIndex.from_rows."""
+        yield from self.db.execute("SELECT id, minhash, story FROM articles WHERE minhash IS NOT NULL")
+
+    def unsigned_articles(self) -> list[tuple[str, str]]:
+        """(id, text) of articles without a signature (indexed before story groups existed)."""
+        return self.db.execute("SELECT id, text FROM articles WHERE minhash IS NULL").fetchall()
+
+    def set_signature(self, article_id: str, minhash: bytes) -> None:
+        self.db.execute("UPDATE articles SET minhash = ? WHERE id = ?", (minhash, article_id))
+
+    def stories_outdated(self, grouping: str) -> bool:
+        """Whether stored story ids were made by other grouping rules, or some articles have none."""
+        if self.settings().get("story_grouping", grouping) != grouping:
+            return True
+        return self.db.execute("SELECT 1 FROM articles WHERE minhash IS NULL LIMIT 1").fetchone() is not None
+
+    def set_stories(self, stories: dict[str, str]) -> None:
+        self.db.executemany("UPDATE articles SET story = ? WHERE id = ?", [(s, a) for a, s in stories.items()])
+
+    def story_members(self, story: str) -> list[ArticleRow]:
+        """Every article of a story (copies under other titles, outlets, boilerplate), oldest first."""
+        rows = self.db.execute(
+            f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE story = ? ORDER BY date, id", (story,)
+        ).fetchall()
+        return [ArticleRow(*row) for row in rows]
+
+    def story_count(self) -> int:
+        """Stories told by two or more articles."""
+        return int(
+            self.db.execute(
+                "SELECT count(*) FROM (SELECT story FROM articles WHERE story IS NOT NULL "
+                "GROUP BY story HAVING count(*) > 1)"
+            ).fetchone()[0]
         )
 
     def put_chunks(self, article_id: str, chunks: Iterable[tuple[int, int, str, str, np.ndarray]]) -> None:
@@ -300,9 +344,7 @@ class Catalog:
         return int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
 
     def article(self, article_id: str) -> ArticleRow | None:
-        row = self.db.execute(
-            "SELECT id, path, title, date, outlet, url, text, duplicate_of FROM articles WHERE id = ?", (article_id,)
-        ).fetchone()
+        row = self.db.execute(f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)).fetchone()
         return ArticleRow(*row) if row else None
 
     def chunks_by_id(self, ids: Iterable[int]) -> dict[int, ChunkRow]:

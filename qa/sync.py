@@ -11,7 +11,7 @@ import sqlite3
 import time
 import uuid
 from collections import ChainMap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from qa.store import (
     remove_leftovers,
     write_faiss,
 )
+from qa.stories import GROUPING, StoryIndex
 
 # (phase, done, total): phase is "embedding" while the model works
 Progress = Callable[[str, int, int], None]
@@ -57,14 +58,16 @@ class SyncReport:
     sentences_embedded: int = 0
     chunks_reused: int = 0
     duplicates: int = 0  # added or changed articles whose text another article already has: stored, not chunked
+    stories: int | None = None  # stories told by several articles (syndicated copies), when articles changed
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         duplicates = f", {self.duplicates} of them duplicates of indexed ones" if self.duplicates else ""
+        stories = f"; {self.stories} stories told by several articles" if self.stories else ""
         return (
             f"{self.added} added, {self.changed} changed, {self.removed} removed, {self.unchanged} unchanged "
-            f"articles{duplicates}; {self.chunks_embedded} chunks embedded ({self.chunks_reused} reused) "
+            f"articles{duplicates}; {self.chunks_embedded} chunks embedded ({self.chunks_reused} reused){stories} "
             f"in {self.seconds:.1f} s"
         )
 
@@ -103,6 +106,7 @@ class Indexer:
         self.embedder = embedder
         self.progress = progress or (lambda phase, done, total: None)
         self.report = SyncReport()
+        self._stories: StoryIndex | None = None  # loaded by runs that change articles
 
     def run(self, rebuild: bool = False) -> SyncReport:
         started = time.perf_counter()
@@ -182,10 +186,12 @@ class Indexer:
                 self.report.warnings.append(f"skipped {printable(rel)}: {printable(error)}")  # still unreadable
         self.report.unchanged = 0
         changed_any = False
-        with catalog.transaction():  # files gone from the folder: their articles go too
+        if stale.stale or catalog.stories_outdated(GROUPING):
+            self._load_stories(catalog)
+        with self._step(catalog):  # files gone from the folder: their articles go too
             for rel in stale.removed:
                 for article_id in catalog.article_hashes(rel):
-                    catalog.delete_article(article_id)
+                    self._delete(catalog, article_id)
                     self.report.removed += 1
                 catalog.delete_file(rel)
                 changed_any = True
@@ -200,9 +206,9 @@ class Indexer:
             except (Unreadable, OSError) as e:
                 reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
                 self.report.warnings.append(f"skipped {printable(rel)}: {printable(reason)}")
-                with catalog.transaction():  # remember it, so it is not retried until it changes
+                with self._step(catalog):  # remember it, so it is not retried until it changes
                     for article_id in catalog.article_hashes(rel):
-                        catalog.delete_article(article_id)
+                        self._delete(catalog, article_id)
                         self.report.removed += 1
                     if path.exists():
                         catalog.put_file(rel, file_digest_or_blank(path), *stat_or_zero(path), str(e))
@@ -227,6 +233,8 @@ class Indexer:
         changed_any |= self._embed_and_commit(catalog, pending, file_rows) or bool(file_rows)
         del pending, file_rows  # all committed: the FAISS and BM25 rebuild reads the catalogue
         release_freed_memory()
+        if changed_any:
+            self.report.stories = catalog.story_count()
         if derived:
             self._write_derived(catalog, force=changed_any)
 
@@ -259,7 +267,7 @@ class Indexer:
             last_of_file[p.article.path] = n
         done_files = {rel for rel in file_rows if rel not in last_of_file}
         if done_files:  # files whose articles were all unchanged (or which hold none now)
-            with catalog.transaction():
+            with self._step(catalog):
                 for rel in done_files:
                     self._finish_file(catalog, rel, file_rows[rel])
         known_chunks = catalog.known_vectors("chunks", (c[2] for p in pending for c in p.chunks), np.float32)
@@ -306,7 +314,7 @@ class Indexer:
                 fresh = {}
             # an article's new vectors go into batch_* (via the ChainMap) and serve the rest of the batch
             reuse_chunks, reuse_sents = ChainMap(batch_chunks, known_chunks), ChainMap(batch_sents, known_sents)
-            with catalog.transaction():
+            with self._step(catalog):
                 for n in range(start, end):
                     self._commit_article(catalog, pending[n], reuse_chunks, reuse_sents, fresh)
                     rel = pending[n].article.path
@@ -320,16 +328,18 @@ class Indexer:
     def _commit_article(self, catalog: Catalog, p: _Pending, known_chunks, known_sents, fresh) -> None:  # type: ignore[no-untyped-def]
         a = p.article
         catalog.delete_article(a.id)  # a copy of its old text, if any, inherits the old chunks
+        minhash = self._signed(a.id, a.text)
         if p.is_new:
             self.report.added += 1
         else:
             self.report.changed += 1
         original = catalog.original_of(a.text, exclude=a.id)
         if original is not None:  # the same text under another name: indexed once, both paths known
-            catalog.put_article(ArticleRow(a.id, a.path, a.title, a.date, a.outlet, a.url, a.text, original), a.hash)
+            row = ArticleRow(a.id, a.path, a.title, a.date, a.outlet, a.url, a.text, original)
+            catalog.put_article(row, a.hash, minhash)
             self.report.duplicates += 1
             return
-        catalog.put_article(ArticleRow(a.id, a.path, a.title, a.date, a.outlet, a.url, a.text), a.hash)
+        catalog.put_article(ArticleRow(a.id, a.path, a.title, a.date, a.outlet, a.url, a.text), a.hash, minhash)
         rows = []
         for start, end, h in p.chunks:
             vec = known_chunks.get(h)
@@ -355,9 +365,50 @@ class Indexer:
     def _finish_file(self, catalog: Catalog, rel: str, row: tuple[str, int, int, str | None, set[str]]) -> None:
         digest, size, mtime_ns, error, ids = row
         for article_id in set(catalog.article_hashes(rel)) - ids:  # articles the file no longer holds
-            catalog.delete_article(article_id)
+            self._delete(catalog, article_id)
             self.report.removed += 1
         catalog.put_file(rel, digest, size, mtime_ns, error)
+
+    # story groups ---------------------------------------------------------------------------------
+    def _load_stories(self, catalog: Catalog) -> None:
+        """The story groups, once per run that changes something. Articles indexed before story groups
+        existed are signed first (from their stored text); when the grouping rules changed, every
+        stored story is checked again."""
+        from qa.stories import StoryIndex, signature
+
+        unsigned = catalog.unsigned_articles()
+        outdated = catalog.stories_outdated(GROUPING)
+        if unsigned or outdated:
+            with catalog.transaction():
+                for article_id, text in unsigned:
+                    catalog.set_signature(article_id, signature(text))
+        self._stories = StoryIndex.from_rows(catalog.story_rows(), verify=bool(unsigned or outdated))
+        if unsigned or outdated:
+            with self._step(catalog):
+                catalog.set_settings({"story_grouping": GROUPING})
+
+    def _signed(self, article_id: str, text: str) -> bytes | None:
+        """The article's signature, added to the story groups (None when stories are not loaded)."""
+        if self._stories is None:
+            return None
+        from qa.stories import signature
+
+        minhash = signature(text)
+        self._stories.add(article_id, minhash)
+        return minhash
+
+    def _delete(self, catalog: Catalog, article_id: str) -> None:
+        catalog.delete_article(article_id)
+        if self._stories is not None:
+            self._stories.remove(article_id)
+
+    @contextlib.contextmanager
+    def _step(self, catalog: Catalog) -> Iterator[None]:
+        """One catalogue transaction that also writes the story ids it changed."""
+        with catalog.transaction():
+            yield
+            if self._stories is not None:
+                catalog.set_stories(self._stories.take_changes())
 
     def _write_derived(self, catalog: Catalog, force: bool) -> None:
         """Rebuild the FAISS and BM25 files from the catalogue when it changed or they are not current
@@ -407,5 +458,3 @@ def release_freed_memory() -> None:
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
-
-

@@ -27,7 +27,7 @@ def corpus(tmp_path):
     folder.mkdir()
     for f in SEEDS.iterdir():
         shutil.copy(f, folder / f.name)
-    for f in DATA.iterdir():
+    for f in (f for f in DATA.iterdir() if f.is_file()):  # subfolders hold other test corpora
         shutil.copy(f, folder / f.name)
     return folder
 

@@ -1,0 +1,104 @@
+"""One story, many outlets, end to end: story groups in the index, distinct-story hits, also reported by,
+conflicting reports side by side (real model and index over tests/data/stories)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from qa.filters import Filters
+
+from .conftest import DATA, HashEmbedder
+
+STORIES = DATA / "stories"
+COUNT = "How many representatives attended the 13th video conference of Chinese and Russian media?"
+COPIES = {"xinhua_media_conference.txt", "peoples_daily_media_conference.txt", "asia_news_portal_media_conference.txt"}
+
+
+@pytest.fixture(scope="session")
+def stories_library(tmp_path_factory, embedder):
+    from qa.config import Settings
+    from qa.service import Library
+
+    folder = tmp_path_factory.mktemp("stories-index")
+    library = Library(Settings.from_options(STORIES, folder), embedder)
+    report = library.index()
+    assert report.stories == 1  # the wire story and its two republications; the rest stand alone
+    return library
+
+
+def test_copies_share_a_story_and_different_stories_do_not(stories_library):
+    catalog = stories_library.retriever().catalog
+    stories = dict(catalog.db.execute("SELECT path, story FROM articles"))
+    assert len({stories[p] for p in COPIES}) == 1
+    others = {p: s for p, s in stories.items() if p not in COPIES}
+    assert len(set(others.values())) == len(others) and not set(others.values()) & {stories[p] for p in COPIES}
+
+
+def test_top_hits_hold_no_two_copies_of_one_story(stories_library):
+    hits = stories_library.retriever().search(COUNT, k=5)
+    by_story: dict[str, set[str]] = {}
+    for h in hits:
+        by_story.setdefault(h.story or h.article_id, set()).add(h.article_id)
+    assert all(len(articles) == 1 for articles in by_story.values())
+    assert len(by_story) >= 3
+
+
+def test_the_count_question_lists_the_copies_and_both_counts(stories_library):
+    result = stories_library.ask(COUNT, sync=False)
+    assert result.answered and result.citation is not None and result.citation.path in COPIES
+    assert {c.path for c in result.also_reported_by} == COPIES - {result.citation.path}
+    assert all(c.outlet and c.date for c in result.also_reported_by)
+    assert [(c.citation.outlet, c.citation.date) for c in result.conflicts] == [("Moscow Media Review", "2020-10-21")]
+    assert "50" in result.conflicts[0].value and result.conflicts[0].text in result.conflicts[0].citation.title + (
+        stories_library.article(result.conflicts[0].citation.article_id).text
+    )
+    data = result.to_dict()["answer"]
+    assert {"also_reported_by", "conflicts"} <= set(data)
+    assert set(data["conflicts"][0]) == {"text", "value", "citation"}
+    assert {"title", "outlet", "date", "path"} <= set(data["conflicts"][0]["citation"])
+
+
+def test_no_false_conflict_where_sources_agree(stories_library, retriever):
+    from qa.answer import answer
+
+    launched = stories_library.ask("When was the 13th video conference of Chinese and Russian media launched?", sync=False)
+    assert launched.answered and launched.conflicts == []
+    taganrog = answer(retriever, "Where is the next forum hosted?")
+    assert "Taganrog" in (taganrog.text or "") and taganrog.conflicts == []
+
+
+def test_an_outlet_filter_finds_the_story_through_its_copy(stories_library):
+    hits = stories_library.retriever().search(COUNT, k=3, filters=Filters(outlets=("People's Daily",)))
+    assert hits and all(h.outlet == "People's Daily Online" for h in hits)
+
+
+def test_groups_follow_additions_and_removals(tmp_path):
+    """Bookkeeping only: the hashing stand-in embeds; groups come from the article texts."""
+    from qa.store import Catalog
+    from qa.sync import Indexer
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(STORIES, corpus)
+    (corpus / "expected.toml").unlink()
+
+    def groups() -> dict[str, set[str]]:
+        catalog = Catalog(index)
+        out: dict[str, set[str]] = {}
+        for path, story in catalog.db.execute("SELECT path, story FROM articles"):
+            out.setdefault(story, set()).add(path)
+        catalog.close()
+        return {s: p for s, p in out.items() if len(p) > 1}
+
+    Indexer(corpus, index, HashEmbedder()).run()
+    assert list(groups().values()) == [COPIES]
+    moved = corpus / "asia_news_portal_media_conference.txt"
+    text = moved.read_text()
+    moved.unlink()
+    report = Indexer(corpus, index, HashEmbedder()).run()
+    assert report.removed == 1 and list(groups().values()) == [COPIES - {moved.name}]
+    Path(corpus / "portal-again.txt").write_text(text)
+    Indexer(corpus, index, HashEmbedder()).run()
+    assert list(groups().values()) == [(COPIES - {moved.name}) | {"portal-again.txt"}]
