@@ -268,6 +268,7 @@ async def test_help_and_digits_only_act_on_an_empty_input(app):
         await settle(pilot)
         await pilot.press("f1")
         assert isinstance(app.screen, HelpScreen)
+        assert "ctrl+t" in text(app.screen) and "as-of:" in text(app.screen)  # the timeline key, the filter words
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
         await pilot.press("?")  # on the empty input: help

@@ -24,16 +24,15 @@ KEYS = [
     ("Escape", "back from an article or this help"),
     ("PgUp / PgDn", "scroll the chat or the article"),
     ("Tab", "move between the box, the chat and its sources"),
-    ("ctrl+t", "timeline: the evidence by date for the question in the box, or the last one"),
+    ("ctrl+t", "evidence by date for the box's question, or the last"),
     ("ctrl+r", "re-index new, changed or removed files"),
     ("F1 or ?", "this help"),
     ("ctrl+p", "command palette: themes and more"),
     ("ctrl+q", "quit"),
 ]
-KEYS_NOTE = (
-    "1-9 and ? act as keys when the question box is empty.\n"
-    'Filter words in a question: since:2021-01-01 until:2023-06 outlet:Xinhua outlet:"The Herald"\n'
-    "as-of:2022-01-01 (answer as it stood that day; default today)."
+KEYS_NOTE = (  # two lines of at most 70 characters: the box fits an 80x24 terminal
+    "1-9 and ? act as keys when the question box is empty. Escape closes.\n"
+    "Filter words: since:2021 until:2023-06 outlet:Xinhua as-of:2022-06"
 )
 
 
@@ -126,7 +125,7 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(id="help"):
             yield Label("Keys", id="help-title")
             yield Static(Content("\n").join(lines), id="help-keys")
-            yield Label(f"{KEYS_NOTE}\nEscape closes.", id="help-hint")
+            yield Label(KEYS_NOTE, id="help-hint")
 
 
 class ErrorDialog(ModalScreen[bool]):
