@@ -183,6 +183,9 @@ def cmd_status(args: argparse.Namespace) -> None:
     if not status.built:
         print("status   not built yet; run `qa index` (or just ask: `qa ask` builds it)")
         return
+    if status.outdated:
+        print("status   written by an older qa; run `qa index` to update it (nothing is re-embedded)")
+        return
     print(f"model    {status.indexed_model}")
     print(f"indexed  {status.articles} articles, {status.chunks} passages")
     if not status.stale:

@@ -17,6 +17,10 @@ class IndexMismatch(QAError):
     """The index was built with another model or chunker settings."""
 
 
+class IndexOutdated(IndexMismatch):
+    """The index was written by an older qa: the next `qa index` migrates it (nothing re-embedded)."""
+
+
 class IndexLocked(QAError):
     """Another process is writing the index."""
 

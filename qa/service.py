@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qa.config import Settings
-from qa.errors import IndexLocked
+from qa.errors import IndexLocked, IndexOutdated
 
 if TYPE_CHECKING:
     from qa.answer import Answer
@@ -43,10 +43,11 @@ class Status:
     new: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    outdated: bool = False  # written by an older qa: the next index run migrates it
 
     @property
     def stale(self) -> bool:
-        return not self.built or bool(self.new or self.changed or self.removed)
+        return not self.built or self.outdated or bool(self.new or self.changed or self.removed)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "stale": self.stale}
@@ -196,7 +197,11 @@ class Library:
         files = check_corpus(s.corpus)
         if not self.built:
             return out
-        catalog = Catalog(s.index)
+        try:
+            catalog = Catalog(s.index)
+        except IndexOutdated:  # an older qa's index: stale until `qa index` migrates it
+            out.built, out.outdated = True, True
+            return out
         try:
             stale = staleness(catalog, s.corpus, files)
             out.indexed_model = catalog.settings().get("model")

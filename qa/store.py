@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from qa.digest import text_digest
-from qa.errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexMissing, QAError
+from qa.errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexMissing, IndexOutdated, QAError
 from qa.indexformat import BM25_DIR, CATALOG, LOCK, SCHEMA_VERSION, VECTORS, FreshnessTag, migrate, schema_version
 
 
@@ -121,11 +121,15 @@ class Catalog:
             if create:
                 migrate(self.db)
             version = schema_version(self.db)
-            if version != SCHEMA_VERSION:
-                newer = version > SCHEMA_VERSION
+            if version > SCHEMA_VERSION:
                 raise IndexMismatch(
                     f"the index in {self.folder} has format {version}, this qa reads {SCHEMA_VERSION}: "
-                    + ("it was written by a newer qa" if newer else "run `qa index` to update it")
+                    "it was written by a newer qa"
+                )
+            if version < SCHEMA_VERSION:
+                raise IndexOutdated(
+                    f"the index in {self.folder} has format {version}, this qa reads {SCHEMA_VERSION}: "
+                    "run `qa index` to update it"
                 )
             self.db.execute("SELECT count(*) FROM articles").fetchone()
         except sqlite3.OperationalError as e:
