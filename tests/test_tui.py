@@ -551,35 +551,17 @@ async def test_timeline_key_lists_the_evidence_by_date_and_opens_each_row(timeli
         assert card.sources and all(day(s.date) is not None and day(s.date) <= date(2020, 12, 31) for s in card.sources)
 
 
-def cite(library, article_id: str, words: str):  # type: ignore[no-untyped-def]
-    """A real citation: the sentence of an indexed article that starts with `words`."""
-    from qa.answer import Citation
-
-    row = library.article(article_id)
-    start = row.text.index(words)
-    end = row.text.index(".", start) + 1
-    return Citation(row.id, row.title, row.date, row.outlet, row.url, row.path, start, end)
-
-
 def story_answer(library):  # type: ignore[no-untyped-def]
-    """The count question's real answer, with the fields issues 11 and 13 add filled in by hand (the library
-    does not fill them yet): a confidence, the two other copies of the cited wire story, the independent report
-    that counts differently, and the extract with its relative date resolved."""
-    from qa.answer import Conflict
+    """The count question's real answer (the library lists the cited wire story's other copies and the
+    independent report that counts differently), with the fields it does not fill yet set by hand: a
+    confidence (issue 11) and the extract with its relative date resolved."""
     from qa.dates import annotate_relative
 
     answer = library.ask(COUNT_QUESTION, sync=False)
-    assert answer.answered and answer.citation.path == "asia_news_portal_media_conference.txt"
+    assert answer.answered and len(answer.also_reported_by) == 2 and answer.conflicts
     answer.confidence = 0.8234
-    answer.also_reported_by = [
-        cite(library, "xinhua_media_conference.txt", "The conference, which is the 13th"),
-        cite(library, "peoples_daily_media_conference.txt", "The conference, which is the 13th"),
-    ]
-    moscow = cite(library, "moscow_media_review_video_conference.txt", "Some 50 media")
-    sentence = library.article(moscow.article_id).text[moscow.start : moscow.end]
-    answer.conflicts = [Conflict(sentence, "Some 50", moscow)]
     answer.dated_text = annotate_relative(answer.text, answer.citation.date)
-    assert answer.dated_text != answer.text  # "launched Monday (2020-10-19)"
+    assert "launched Monday (2020-10-19)" in answer.dated_text
     return answer
 
 
@@ -596,26 +578,21 @@ async def show_answer(pilot, answer):  # type: ignore[no-untyped-def]
     return card
 
 
-async def test_card_shows_confidence_conflicts_and_other_copies(stories_settings, embedder):
+async def test_card_shows_sources_that_differ_and_the_other_copies(stories_settings, embedder):
     from textual.widgets import Collapsible
 
-    from qa.tui.format import EXTRACT_STYLE, RESOLVED_STYLE, VALUE_STYLE
+    from qa.tui.format import VALUE_STYLE
     from qa.tui.screens import SourceScreen
 
     app = app_over(stories_settings, embedder, watch=False)
     async with app.run_test(size=(100, 50)) as pilot:
         await settle(pilot)
-        card = await show_answer(pilot, story_answer(app.library))
-        assert app.latest is card
-        shown = text(card)
-        assert "confidence 0.82" in shown
-        # the dated extract in place of the plain one: the added date styled apart from the verbatim words
-        passage = card.query_one(".passage").render()
-        styled = {(s.style, passage.plain[s.start : s.end]) for s in passage.spans}
-        assert (RESOLVED_STYLE, " (2020-10-19)") in styled
-        assert any(style == EXTRACT_STYLE and "launched Monday (2020-10-19)" in part for style, part in styled)
-
+        await ask(pilot, COUNT_QUESTION)
+        card = last_card(app)
+        answer = card.answer
+        assert answer.answered and answer.conflicts and len(answer.also_reported_by) == 2
         assert [s.role for s in card.sources[:4]] == ["answer", "conflict", "copy", "copy"]
+
         conflicts = card.query_one(".conflicts")
         block = text(conflicts)
         assert block.startswith("Sources differ:")
@@ -628,25 +605,59 @@ async def test_card_shows_confidence_conflicts_and_other_copies(stories_settings
         copies = card.query_one(".copies", Collapsible)
         assert copies.title == "Also reported by 2 outlets" and copies.collapsed
         listed = text(copies)
-        assert "Xinhua · 2020-10-21 · xinhua_media_conference.txt" in listed
-        assert "People's Daily Online · 2020-10-22 · peoples_daily_media_conference.txt" in listed
-        assert "also in:" not in shown  # the copies are listed once, as copies
-        await pilot.click(".copies CollapsibleTitle")  # expands the list of copies
+        for copy in answer.also_reported_by:  # outlet, date and file of each
+            assert f"{copy.title}\n    {copy.outlet} · {copy.date} · {copy.path}" in listed
+        assert "also in:" not in text(card)  # a copy is listed once, as a copy
+        await pilot.click(".copies CollapsibleTitle")  # expands the list
         await pilot.pause()
         assert not copies.collapsed
 
-        await pilot.press("4")  # the People's Daily copy
+        third, fourth = card.sources[2], card.sources[3]
+        await pilot.press("3")  # a copy opens like any source
         await settle(pilot)
         screen = app.screen
-        assert isinstance(screen, SourceScreen) and screen.source.path == "peoples_daily_media_conference.txt"
-        assert "attended by more than 40" in text(screen.query_one("#article-passage"))
-        others = text(screen.query_one("#source-head"))
-        assert "Other copies of this story:" in others
-        assert "[1] Media of China and Russia" in others and "[3] China, Russia vow" in others
-        await pilot.press("3")  # another copy, from the source view
+        assert isinstance(screen, SourceScreen) and screen.source.path == third.path
+        head = text(screen.query_one("#source-head"))
+        assert "Other copies of this story:" in head
+        assert f"[1] {answer.citation.title}" in head and f"[4] {fourth.title}" in head
+        assert f"[3] {third.title}" not in head  # the one on screen
+        await pilot.press("4")  # another copy, from the source view
         await settle(pilot)
-        assert isinstance(app.screen, SourceScreen) and app.screen.source.path == "xinhua_media_conference.txt"
-        assert "[4] Chinese and Russian media pledge" in text(app.screen.query_one("#source-head"))
+        assert isinstance(app.screen, SourceScreen) and app.screen.source.path == fourth.path
+        assert f"[3] {third.title}" in text(app.screen.query_one("#source-head"))
+
+
+async def test_card_shows_confidence_and_the_dated_extract(stories_settings, embedder):
+    from qa.tui.format import EXTRACT_STYLE, RESOLVED_STYLE
+
+    app = app_over(stories_settings, embedder, watch=False)
+    async with app.run_test(size=(100, 50)) as pilot:
+        await settle(pilot)
+        card = await show_answer(pilot, story_answer(app.library))
+        assert app.latest is card  # its sources open with 1-9
+        assert text(card.query_one(".card-scope")) == "confidence 0.82"
+        # the dated extract in place of the plain one, the added date styled apart from the verbatim words
+        passage = card.query_one(".passage").render()
+        styled = {(s.style, passage.plain[s.start : s.end]) for s in passage.spans}
+        assert (RESOLVED_STYLE, " (2020-10-19)") in styled
+        assert any(style == EXTRACT_STYLE and "launched Monday (2020-10-19)" in part for style, part in styled)
+        assert "launched Monday (2020-10-19)" not in card.answer.passage  # the passage itself is verbatim
+
+
+def test_a_copy_cited_without_offsets_is_located_when_it_carries_the_extract(stories_settings, embedder):
+    from qa.tui.format import Source, locate_copy
+
+    library = Library(stories_settings, embedder=embedder)
+    try:
+        article = library.article("xinhua_media_conference.txt").text
+    finally:
+        library.close()
+    sentence = "The conference, which is the 13th of its kind, was attended by more than 40 representatives"
+    copy = Source("xinhua_media_conference.txt", "t", "Xinhua", None, "p", None, (0, 0), None, sentence, "copy")
+    at = article.index(sentence)
+    assert locate_copy(copy, article).extract == (at, at + len(sentence))
+    edited = Source("x", "t", None, None, "p", None, (0, 0), None, sentence.replace("more than", "over"), "copy")
+    assert locate_copy(edited, article) == edited  # not verbatim there: opened at the top
 
 
 # --- pure formatting ---------------------------------------------------------------------------------

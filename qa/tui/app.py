@@ -27,7 +27,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, get_current_worker
 
 from qa.config import MAX_QUESTION_CHARS
-from qa.tui.format import Source, status_text
+from qa.tui.format import Source, locate_copy, status_text
 from qa.tui.messages import (
     AnswerFailed,
     AnswerReady,
@@ -582,7 +582,8 @@ class QAApp(App[None]):
         if message.text is None:
             self.notify("That article is no longer in the index.", severity="warning")
             return
-        screen = SourceScreen(message.source, message.text, self._card_sources(message.source))
+        sources = self._card_sources(message.source)
+        screen = SourceScreen(locate_copy(message.source, message.text), message.text, sources)
         if isinstance(self.screen, SourceScreen):  # another source from the article view: replace it
             self.switch_screen(screen)
         else:

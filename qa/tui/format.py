@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -72,7 +72,7 @@ def sources_of(answer: Answer) -> list[Source]:
         also = [a for a in answer.also_in if a.article_id not in copy_ids]  # a copy is listed once, as a copy
         cited = [(a, "also", "") for a in also]
         cited += [(x.citation, "conflict", x.text) for x in answer.conflicts]
-        cited += [(r, "copy", "") for r in copies]
+        cited += [(r, "copy", answer.text or "") for r in copies]  # the extract, to find in the copy
         for citation, role, text in cited:
             source = _cited(citation, answer.hits, role, text)
             out.append(source)
@@ -100,7 +100,8 @@ def sources_of(answer: Answer) -> list[Source]:
 
 def _cited(citation: Citation, hits: list[Hit], role: str, text: str) -> Source:
     """A cited extract of another article, shown in the passage that holds it when that passage is a hit;
-    otherwise the extract alone (`text`, or empty for a copy whose text the answer does not carry)."""
+    otherwise `text` alone: the extract (a conflict's), or for a copy cited without offsets the answer's
+    extract, which `locate_copy` looks for in the copy once it is opened."""
     hit = next((h for h in hits if h.article_id == citation.article_id and h.start <= citation.start < h.end), None)
     span = (hit.start, hit.end) if hit else (citation.start, citation.end)
     extract = (citation.start, citation.end) if citation.end > citation.start else None
@@ -116,6 +117,18 @@ def _cited(citation: Citation, hits: list[Hit], role: str, text: str) -> Source:
         hit.text if hit else text,
         role,
     )
+
+
+def locate_copy(source: Source, article: str) -> Source:
+    """A copy of the cited story cited without offsets, with the answer's extract located in its text when
+    the copy carries it verbatim (the view then scrolls to it and highlights it); otherwise as it is."""
+    if source.role != "copy" or source.extract is not None or not source.text:
+        return source
+    at = article.find(source.text)
+    if at < 0:  # an edited copy: the view opens at the top
+        return source
+    span = (at, at + len(source.text))
+    return replace(source, passage=span, extract=span)
 
 
 def timeline_sources(evidence: list[Evidence]) -> list[Source]:
