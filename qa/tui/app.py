@@ -2,7 +2,8 @@
 
 A thin front end over `qa.service.Library`, which owns the policy (sync, open, ask, re-index, status).
 Threads: the index is made fresh, opened and the model warmed up in a thread worker while the window is already
-painted; each question runs in an exclusive thread worker (a newer one supersedes an older one); re-indexing runs
+painted; each question, and each timeline (ctrl+t), runs in a thread worker of one exclusive group (a newer one
+supersedes an older one), its filter words (since:, until:, outlet:, as-of:) split off there; re-indexing runs
 in a thread worker while questions use the index already open; a watchfiles thread notices changes in the corpus
 folder. Threads never change the app's state: they post messages (qa.tui.messages) whose handlers do, and the
 Library's warnings become notifications through `call_from_thread`. Slow library calls run in daemon threads the
