@@ -325,8 +325,9 @@ def add_sources(
     citation = result.citation
     assert citation is not None
     citation.story = best.hit.story
-    for row in sources.also_reported_by(retriever, best.hit.article_id, best.hit.story):
-        result.also_reported_by.append(Citation(row.id, row.title, row.date, row.outlet, row.url, row.path, 0, 0))
+    for row, start, end in sources.also_reported_by(retriever, best.hit.article_id, best.hit.story, best.text):
+        copy = Citation(row.id, row.title, row.date, row.outlet, row.url, row.path, start, end, story=row.story)
+        result.also_reported_by.append(copy)
     for rival, value in sources.conflicting(result.question, kind, best, others):
         cite = _cite(rival.hit, rival.start, rival.end)
         cite.story = rival.hit.story

@@ -75,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test", help="qrels split for --beir (default test)")
     p.add_argument("--report", metavar="DIR", help="write the report (JSON and Markdown) into this folder")
     p.add_argument("--no-sync", action="store_true", help="do not bring the index up to date first")
+    p.add_argument(
+        "--no-question-dates",
+        action="store_true",
+        help="ignore the questions' own dates: no time logic unless --as-of is given",
+    )
     _time(p)  # a question with its own "date" is answered as of that date, whatever --as-of says
     _common(p)  # with --beir, --index is the BEIR set's own index (default: <data folder>/beir/NAME)
 
@@ -364,7 +369,13 @@ def cmd_eval(args: argparse.Namespace) -> None:
             if not args.no_sync:
                 library.refresh(progress=update)
             report = ev.run_questions(
-                library.retriever(), questions, args.mode, args.k, filters=filters, as_of=as_of or date.today()
+                library.retriever(),
+                questions,
+                args.mode,
+                args.k,
+                filters=filters,
+                as_of=as_of if args.no_question_dates else as_of or date.today(),  # no dates: no time logic
+                question_dates=not args.no_question_dates,
             )
             ev.stamp(
                 report,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,6 +16,9 @@ CONFLICT_SHARE = 0.8
 CONFLICT_SOURCES = 6  # the best extract of at most this many other articles is compared with the answer
 
 
+WORD = re.compile(r"\w+")
+
+
 @dataclass
 class Candidate:
     """An answer candidate as these checks see it: its extract, score and where it comes from."""
@@ -26,11 +30,34 @@ class Candidate:
     end: int
 
 
-def also_reported_by(retriever: Retriever, article_id: str, story: str | None) -> list[ArticleRow]:
-    """The other articles of the cited article's story (syndicated copies, republications), oldest first."""
+def also_reported_by(
+    retriever: Retriever, article_id: str, story: str | None, extract: str
+) -> list[tuple[ArticleRow, int, int]]:
+    """The other articles of the cited article's story (syndicated copies, republications), oldest first,
+    each with the offsets of its sentence(s) that carry the extract: the same words where the copy has
+    them, else the span of its sentences sharing most words with it (an edited copy: "over 40")."""
     if not story:
         return []
-    return [row for row in retriever.story_members(story) if row.id != article_id]
+    return [(row, *_matching_span(row.text, extract)) for row in retriever.story_members(story) if row.id != article_id]
+
+
+def _matching_span(text: str, extract: str) -> tuple[int, int]:
+    found = text.find(extract)
+    if found >= 0:
+        return found, found + len(extract)
+    from qa.chunk import split_sentences
+
+    wanted = set(WORD.findall(extract.lower()))
+    spans = split_sentences(text)
+    n = max(1, extract.count("\n") + 1)  # a two-sentence extract matches two adjacent sentences
+    best, best_share = (0, 0), 0.0
+    for i in range(len(spans)):
+        start, end = spans[i][0], spans[min(i + n, len(spans)) - 1][1]
+        words = set(WORD.findall(text[start:end].lower()))
+        share = len(wanted & words) / max(1, len(wanted | words))
+        if share > best_share:
+            best, best_share = (start, end), share
+    return best
 
 
 def conflicting(

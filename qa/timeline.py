@@ -42,7 +42,11 @@ def timeline(
         article = retriever.article(hit.article_id)
         if article is None or hit.article_id in out:
             continue  # an article's best passage comes first
-        sentences = retriever.catalog.sentences_in(hit.article_id, hit.start, hit.end)
+        sentences = [  # the headline names the story; the evidence is a sentence of it
+            s
+            for s in retriever.catalog.sentences_in(hit.article_id, hit.start, hit.end)
+            if not (s[0] == 0 and article.text[: s[1]] == article.title)
+        ]
         if sentences:
             start, end, _ = max(sentences, key=lambda s: float(np.dot(s[2], vector)))
         else:
