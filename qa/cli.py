@@ -302,7 +302,9 @@ def print_answer(result: Answer) -> None:
     if others and result.answered:
         console.print(Text("\nRelated passages", style="bold"))
     for hit in others:
-        snippet = hit.text if len(hit.text) < 300 else hit.text[:297] + "…"
+        from qa.ingest import shorten
+
+        snippet = shorten(hit.text, 300)
         console.print(Text(f"[{hit.rank}] {hit.title} ({hit.path}) score {hit.score:.3f}", style="cyan"))
         console.print(Text(snippet))
 

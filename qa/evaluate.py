@@ -16,6 +16,7 @@ from qa import config
 from qa.dates import DateError, parse_date
 from qa.errors import QAError
 from qa.filters import Filters
+from qa.ingest import shorten
 from qa.metrics import ranking_metrics
 
 if TYPE_CHECKING:
@@ -458,7 +459,7 @@ def _returned(row: dict[str, Any]) -> str:
     if not row["answered"]:
         return f"no answer (score {row['score']}); top articles {', '.join(row['top_articles'])}"
     extract = " ".join((row["extract"] or "").split())
-    extract = extract if len(extract) <= 240 else extract[:237] + "…"
+    extract = shorten(extract, 240)
     return f'"{extract}" ({row["cited_article"]}, score {row["score"]})'
 
 

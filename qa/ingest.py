@@ -113,13 +113,6 @@ def list_files(root: Path, skipped: list[str] | None = None) -> FileList:
     return found
 
 
-def _rel(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
-
-
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
@@ -195,11 +188,11 @@ PREFERRED = [
 ]
 CENTRAL_EUROPEAN = ("cp1250", "iso8859_2")
 WESTERN_WORDS = frozenset(
-    "the and of to is with le les et des est une dans pour sur avec il di che per sono gli della nel come el los "  # noqa: SIM905
+    "the and of to is with le les et des est une dans pour sur avec il di che per sono gli della nel come el los "
     "las y por para del con como os um uma pelo mais der die und das ist nicht mit den dem sich auf het een van".split()
 )
 CENTRAL_WORDS = frozenset(
-    "je v ve w z ze nie jest az hogy nem egy pro jako ale jak od za jsou byl bylo oraz tak sa su kao ili nije sam "  # noqa: SIM905
+    "je v ve w z ze nie jest az hogy nem egy pro jako ale jak od za jsou byl bylo oraz tak sa su kao ili nije sam "
     "ima pa pri kot tudi ki bil".split()
 )
 ASCII_WORD = re.compile(rb"(?<![\x80-\xff\w])[a-z]+(?![\x80-\xff\w])")
@@ -511,6 +504,11 @@ def normalize(text: str) -> str:
 def one_line(text: str) -> str:
     """A metadata field (title, outlet, URL) as one clean line."""
     return " ".join(normalize(text).split("\n"))[:1000]
+
+
+def shorten(text: str, limit: int) -> str:
+    """At most `limit` characters, an ellipsis marking a cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def first_words(text: str, n: int = 12) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
@@ -55,9 +54,8 @@ if TYPE_CHECKING:
     from qa.answer import Answer
     from qa.filters import Filters
     from qa.service import Library, Status
+    from qa.sync import Progress  # types only: the app never imports the writer
     from qa.timeline import Evidence
-
-Progress = Callable[[str, int, int], None]  # (phase, done, total), as Library.index calls it
 
 WATCH_DEBOUNCE_MS = 400
 # A periodic check besides the watcher: it catches events a watcher misses (network folders) and an index
