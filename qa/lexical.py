@@ -7,7 +7,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,21 @@ class Lexical:
         stopwords = frozenset(words.stopwords or ())
         ids = np.array(chunk_ids, dtype=np.int64)
         return cls(arrays, dict(retriever.vocab_dict), stopwords, ids, built=(retriever, words))
+
+    @property
+    def size(self) -> int:
+        return len(self.chunk_ids)
+
+    def document_frequency(self, stems: Iterable[str]) -> dict[str, int]:
+        """Chunks holding each stem (0: none); BM25's own stopwords are left out. The stems are the
+        Snowball English ones the index uses, so the answer model's stems look up directly."""
+        out = {}
+        for stem in stems:
+            if stem in self.stopwords:
+                continue
+            term = self.vocab.get(stem)
+            out[stem] = int(self.indptr[term + 1] - self.indptr[term]) if term is not None else 0
+        return out
 
     def terms(self, query: str) -> list[int]:
         """The query's term numbers, as bm25s's tokenizer makes them; words the index never saw are dropped."""
