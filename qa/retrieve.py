@@ -27,12 +27,12 @@ TIME_RERANK_DEPTH = 100  # fused passages re-scored by their dates when a questi
 
 @dataclass(frozen=True)
 class TimeWeights:
-    """How much a passage's dates move it, added to its fused score (eval/time_weights.py fits them on
-    news-quiz, cross-validated by year): `explicit` x the fit to dates the question names (-1..1),
-    `recent` x how recent its article is among the candidates within `margin` of the best score (1 the
-    newest, halving every `half_life` days) for "next"/"latest"/"this week" questions, `recent_default`
-    the same for other questions (news questions mean the latest event unless they say otherwise),
-    `forward` x whether a "next" question's sentence names a year not yet past."""
+    """How much a passage's dates move its fused score (eval/time_weights.py fits them on news-quiz,
+    cross-validated by year): `explicit` x the fit to dates the question names (-1..1); for
+    "next"/"latest"/"this week" questions up to `recent` off for an article older than the newest one
+    among the candidates within `margin` of the best score (half of it after `half_life` days), and
+    `recent_default` likewise for other questions (news questions mean the latest event unless they say
+    otherwise); `forward` x whether a "next" question's sentence names a year not yet past."""
 
     # eval/time_weights.py on news-quiz (1,186 answerable questions): gold article at rank 1 on held-out
     # years 0.9185 (as_of alone 0.806, no dates 0.756). Fitted on all four years; `margin` is 0.3, as
@@ -320,10 +320,10 @@ def time_adjusted(
             score -= 1.0  # only reachable with no as_of filter in the retriever: never the answer
         if scope.ranges:
             score += weights.explicit * f.explicit
+        # Older reports lose up to `recent`; the newest (and undated ones, not known to be old) keep their
+        # score, so the best passage's score keeps the scale the answer scorer and its threshold expect.
         days = f.days_before
-        if recent and days is None:
-            score += recent  # undated: not known to be old, so not ranked below the newest report
-        elif recent and days is not None and days >= 0:
-            score += recent * 0.5 ** (max(0, days - newest) / weights.half_life)
+        if recent and days is not None and days >= 0:
+            score -= recent * (1.0 - 0.5 ** (max(0, days - newest) / weights.half_life))
         out.append(score + weights.forward * f.forward)
     return out

@@ -49,7 +49,7 @@ def _matching_span(text: str, extract: str) -> tuple[int, int]:
 
     wanted = set(WORD.findall(extract.lower()))
     spans = split_sentences(text)
-    n = max(1, extract.count("\n") + 1)  # a two-sentence extract matches two adjacent sentences
+    n = max(1, len(split_sentences(extract)))  # a two-sentence extract matches two adjacent sentences
     best, best_share = (0, 0), 0.0
     for i in range(len(spans)):
         start, end = spans[i][0], spans[min(i + n, len(spans)) - 1][1]

@@ -107,6 +107,7 @@ class Indexer:
         self.progress = progress or (lambda phase, done, total: None)
         self.report = SyncReport()
         self._stories: StoryIndex | None = None  # loaded by runs that change articles
+        self._prepared = False  # embedder.prepare() called (once, before the first batch)
 
     def run(self, rebuild: bool = False) -> SyncReport:
         started = time.perf_counter()
@@ -123,9 +124,7 @@ class Indexer:
                         self._sync(catalog, files)
                     finally:
                         catalog.close()
-                warning = self.embedder.prepare()  # under the lock: two runs never export at once
-                if warning:
-                    self.report.warnings.append(warning)
+
         except sqlite3.OperationalError as e:  # disk full, read-only file system, ...
             raise IndexUnwritable(f"cannot update the index in {self.folder}: {e}") from e
         except sqlite3.DatabaseError as e:
@@ -307,6 +306,11 @@ class Indexer:
                     release_freed_memory()  # called between the model's sub-batches (128 texts)
                     self.progress("embedding", base + d, total)
 
+                if not self._prepared:  # the model, only when there is something to embed; under the lock
+                    self._prepared = True
+                    warning = self.embedder.prepare()
+                    if warning:
+                        self.report.warnings.append(warning)
                 vectors = self.embedder.encode([texts[h] for h in hashes], progress=embedded)
                 fresh = dict(zip(hashes, vectors))
                 done += len(hashes)

@@ -82,10 +82,17 @@ def ids_agree(index: Path) -> bool:
     return sorted(ids) == faiss_ids and len(set(ids)) == len(ids)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory):
+    """The exported model goes to a cache of this session, not the user's (exported once per run)."""
+    os.environ["QA_CACHE"] = str(tmp_path_factory.mktemp("qa-cache"))
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path_factory, monkeypatch):
-    """No test touches the user's index or corpus by accident."""
+    """No test touches the user's index, data folder or corpus by accident."""
     monkeypatch.setenv("QA_INDEX", str(tmp_path_factory.mktemp("default-index")))
+    monkeypatch.setenv("QA_HOME", str(tmp_path_factory.mktemp("qa-home")))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 
