@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from qa import features, scorer, sources
+from qa import features, rules, scorer, sources
 from qa.dates import annotate_relative
+from qa.errors import QuestionError
 from qa.features import ANSWER_TYPES, Candidate, expected_type
 from qa.filters import Filters
 from qa.retrieve import Hit, Retriever, check_question
@@ -21,11 +22,12 @@ RERANK = scorer.RERANK  # fused passages the reranker reorders; their sentences 
 PASSAGES = RERANK
 
 
-def __getattr__(name: str) -> float:
-    """ANSWER_THRESHOLD: the calibrated confidence below which nothing answers (from the weights file)."""
-    if name == "ANSWER_THRESHOLD":
-        return scorer.load().threshold
-    raise AttributeError(name)
+SCORERS = ("rules", "learned")  # the hand-weighted score of issue 5 (default), the learned model of issue 11
+
+
+def threshold(which: str = "rules") -> float:
+    """The calibrated confidence below which nothing answers, for a scorer."""
+    return rules.threshold() if which == "rules" else scorer.load().threshold
 
 
 @dataclass
@@ -132,28 +134,39 @@ def answer(
     filters: Filters | None = None,
     as_of: date | None = None,
     min_confidence: float | None = None,
+    which: str = "rules",
 ) -> Answer:
-    """Search, rerank the top passages and choose the best sentence (or two adjacent ones) of them with the
-    learned scorer (qa.features, qa.scorer); below the confidence threshold (the calibrated one, or
-    `min_confidence`), say that the corpus does not answer and keep the passages as related. `filters`
-    and `as_of` (articles dated after it do not answer) are applied by the retriever."""
+    """Search, then choose the best sentence (or two adjacent ones) of the top passages with a scorer
+    (`which`: "rules", the hand-weighted score, or "learned", the model that also reranks the passages);
+    below the confidence threshold (the calibrated one, or `min_confidence`), say that the corpus does not
+    answer and keep the passages as related. `filters` and `as_of` (articles dated after it do not
+    answer) are applied by the retriever."""
     question = check_question(question)
-    model = scorer.load()
+    if which not in SCORERS:
+        raise QuestionError(f"unknown scorer {which!r}: choose one of {', '.join(SCORERS)}")
     vector = retriever.embed(question)
     hits = retriever.search(question, k=max(k, RERANK), mode=mode, vector=vector, filters=filters, as_of=as_of)
     result = Answer(question=question, answered=False, hits=hits[:k], as_of=as_of, filters=filters)
-    candidates = features.candidates(retriever, hits)
-    if not candidates:
-        return result
-    X = features.matrix(retriever, features.QuestionCues.of(question, vector, retriever), candidates, hits)
-    ranked = model.rank(X, np.array([c.passage for c in candidates]), len(hits))
-    for c, logit in zip(candidates, ranked.logits):
-        c.score = float(logit)
-    result.hits = [dataclasses.replace(hits[j], rank=n) for n, j in enumerate(ranked.order[:k], 1)]
-    best = candidates[ranked.best]
+    if which == "rules":
+        candidates = rules.scored(retriever, question, vector, hits)
+        if not candidates:
+            return result
+        best = max(candidates, key=lambda c: c.score)
+        result.confidence = rules.confidence(best.score)
+    else:
+        model = scorer.load()
+        candidates = features.candidates(retriever, hits)
+        if not candidates:
+            return result
+        X = features.matrix(retriever, features.QuestionCues.of(question, vector, retriever), candidates, hits)
+        ranked = model.rank(X, np.array([c.passage for c in candidates]), len(hits))
+        for c, logit in zip(candidates, ranked.logits):
+            c.score = float(logit)
+        result.hits = [dataclasses.replace(hits[j], rank=n) for n, j in enumerate(ranked.order[:k], 1)]
+        best = candidates[ranked.best]
+        result.confidence = ranked.confidence
     result.score = best.score
-    result.confidence = ranked.confidence
-    if ranked.confidence < (model.threshold if min_confidence is None else min_confidence):
+    if result.confidence < (threshold(which) if min_confidence is None else min_confidence):
         return result
     hit = best.hit
     result.answered = True

@@ -30,6 +30,27 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _answers(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--min-confidence",
+        type=float,
+        metavar="P",
+        help="answer only when the extract is at least this likely right, 0-1 (default: the calibrated "
+        "threshold; `qa eval --report DIR` draws the trade-off)",
+    )
+    p.add_argument(
+        "--scorer",
+        choices=("rules", "learned"),
+        default="rules",
+        help="rules: the hand-weighted score (default); learned: the model trained on news-quiz (eval/train.py)",
+    )
+
+
+def _check_confidence(value: float | None) -> None:
+    if value is not None and not 0.0 <= value <= 1.0:
+        raise QAError("--min-confidence is a probability: give a number from 0 to 1")
+
+
 def _time(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--as-of", metavar="DATE", help="answer as of this date (default today): later articles do not answer"
@@ -50,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-sync", action="store_true", help="do not bring the index up to date first")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--timeline", action="store_true", help="list the evidence by date instead of one answer")
+    _answers(p)
     _time(p)
     _common(p)
 
@@ -80,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="ignore the questions' own dates: no time logic unless --as-of is given",
     )
+    _answers(p)
     _time(p)  # a question with its own "date" is answered as of that date, whatever --as-of says
     _common(p)  # with --beir, --index is the BEIR set's own index (default: <data folder>/beir/NAME)
 
@@ -236,6 +259,7 @@ def cmd_ask(args: argparse.Namespace) -> None:
     question = check_question(args.question)  # fail fast, before any model loads
     if args.k < 1:
         raise QAError("-k must be at least 1")
+    _check_confidence(args.min_confidence)
     filters, as_of = time_limits(args)
     library = library_of(args)
     if not args.no_sync:
@@ -253,7 +277,16 @@ def cmd_ask(args: argparse.Namespace) -> None:
         else:
             print_timeline(evidence)
         return
-    result = library.ask(question, k=args.k, mode=args.mode, sync=False, filters=filters, as_of=as_of)
+    result = library.ask(
+        question,
+        k=args.k,
+        mode=args.mode,
+        sync=False,
+        filters=filters,
+        as_of=as_of,
+        min_confidence=args.min_confidence,
+        scorer=args.scorer,
+    )
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
@@ -355,6 +388,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
     if args.k < 1:
         raise QAError("-k must be at least 1")
+    _check_confidence(args.min_confidence)
     previous = ev.load_report(args.compare) if args.compare else None  # fail fast, before any model loads
     library = library_of(args)
     settings = library.settings
@@ -378,6 +412,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
                 filters=filters,
                 as_of=as_of if args.no_question_dates else as_of or date.today(),  # no dates: no time logic
                 question_dates=not args.no_question_dates,
+                min_confidence=args.min_confidence,
+                scorer=args.scorer,
             )
             ev.stamp(
                 report,

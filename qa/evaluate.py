@@ -38,7 +38,6 @@ TARGETS = (
 )
 
 
-
 class EvalError(QAError):
     """A question set or BEIR folder that cannot be read."""
 
@@ -138,10 +137,16 @@ def run_questions(
     filters: Filters | None = None,
     as_of: date | None = None,
     question_dates: bool = True,
+    min_confidence: float | None = None,
+    scorer: str = "rules",
 ) -> dict[str, Any]:
     """Every question through the same search and answer code as `qa ask`; a report dict. Each question
-    is answered as of its own `date` when it has one (and `question_dates`), else as of `as_of`."""
-    from qa.answer import answer
+    is answered as of its own `date` when it has one (and `question_dates`), else as of `as_of`. It is
+    answered once with its best extract and confidence, then refused below the threshold (the calibrated
+    one, or `min_confidence`), so the report also holds the whole confidence trade-off."""
+    from qa.answer import answer, threshold
+
+    cut = threshold(scorer) if min_confidence is None else min_confidence
 
     rows: list[dict[str, Any]] = []
     qrels: dict[str, dict[str, int]] = {}
@@ -149,14 +154,21 @@ def run_questions(
     for n, q in enumerate(questions):
         qid = str(n)
         when = q.date if question_dates and q.date else as_of
-        result = answer(retriever, q.question, k=k, mode=mode, filters=filters, as_of=when)
-        hits = retriever.search(q.question, k=ARTICLE_DEPTH, mode=mode, filters=filters, as_of=when)
+        result = answer(
+            retriever, q.question, k=k, mode=mode, filters=filters, as_of=when, min_confidence=0.0, which=scorer
+        )
+        shown = {h.chunk_id for h in result.hits}  # the answer's ranking first (the learned scorer reranks)
+        rest = retriever.search(q.question, k=ARTICLE_DEPTH, mode=mode, filters=filters, as_of=when)
+        hits = result.hits + [h for h in rest if h.chunk_id not in shown]
         ranked = distinct_articles(hits)
         gold = _gold_id(retriever, q.article, hits) if q.article else None
         rank = ranked.index(gold) + 1 if gold in ranked else None
-        correct = q.answerable and result.answered and contains_answer(result.text, q.answers)
-        cited = result.citation.article_id if result.answered and result.citation else None
-        ok = bool(correct) if q.answerable else not result.answered
+        confidence = result.confidence or 0.0
+        answered = result.answered and confidence >= cut
+        right = q.answerable and result.answered and contains_answer(result.text, q.answers)
+        correct = right and answered
+        cited = result.citation.article_id if answered and result.citation else None
+        ok = bool(correct) if q.answerable else not answered
         if q.answerable and gold:
             qrels[qid] = {gold: 1}
             run[qid] = ranked
@@ -168,14 +180,17 @@ def run_questions(
                 "answers": q.answers,
                 "gold_article": gold,
                 "article_rank": rank,
-                "answered": result.answered,
-                "extract": result.text if result.answered else None,
+                "answered": answered,
+                "extract": result.text if answered else None,
                 "cited_article": cited,
                 "score": round(float(result.score), 4),
+                "confidence": round(confidence, 4),
+                "best_extract_right": bool(right),  # whatever the threshold: for the trade-off
+                "extract_chars": len(result.text or ""),
                 "top_articles": ranked[:3],
                 "correct": bool(correct),
                 "ok": ok,
-                "why": None if ok else _why(q, result.answered, correct, cited, gold),
+                "why": None if ok else _why(q, answered, correct, cited, gold),
             }
         )
         if progress:
@@ -191,16 +206,83 @@ def run_questions(
     metrics["answer_cites_gold_article"] = _share(answerable, lambda r: r["cited_article"] == r["gold_article"])
     metrics["unanswerable_flagged"] = _share(unanswerable, lambda r: not r["answered"])
     metrics["answerable_wrongly_flagged"] = _share(answerable, lambda r: not r["answered"])
+    answered_rows = [r for r in rows if r["answered"]]
+    metrics["mean_extract_chars"] = (
+        round(sum(r["extract_chars"] for r in answered_rows) / len(answered_rows), 1) if answered_rows else None
+    )
     return {
         "kind": "questions",
         "mode": mode,
         "k": k,
+        "scorer": scorer,
+        "threshold": round(cut, 4),
+        "tradeoff": tradeoff(rows),
         "counts": {"questions": len(rows), "answerable": len(answerable), "unanswerable": len(unanswerable)},
         "metrics": metrics,
         "targets": check_targets(metrics),
         "questions": rows,
         "failed": [r for r in rows if not r["ok"]],
     }
+
+
+def tradeoff(rows: list[dict[str, Any]], steps: int = 50) -> list[dict[str, float | None]]:
+    """For thresholds 0 to 1: the share of questions answered, the share of answers that are right (an
+    answer to a question the corpus cannot answer is wrong), and the share of each kind refused."""
+
+    def ratio(part: int, whole: int) -> float | None:
+        return round(part / whole, 4) if whole else None
+
+    yes = [r for r in rows if r["answerable"]]
+    out = []
+    for i in range(steps + 1):
+        t = i / steps
+        answered = [r for r in rows if r["extract_chars"] and r["confidence"] >= t]
+        answered_yes = sum(1 for r in answered if r["answerable"])
+        out.append(
+            {
+                "threshold": round(t, 4),
+                "answered": ratio(len(answered), len(rows)),
+                "accuracy": ratio(sum(1 for r in answered if r["best_extract_right"]), len(answered)),
+                "answerable_refused": ratio(len(yes) - answered_yes, len(yes)),
+                "unanswerable_refused": ratio(
+                    len(rows) - len(yes) - (len(answered) - answered_yes), len(rows) - len(yes)
+                ),
+            }
+        )
+    return out
+
+
+def plot_tradeoff(report: dict[str, Any], path: Path) -> None:
+    """Answered share and accuracy against the confidence threshold (PNG), the default marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points = report["tradeoff"]
+    x = [p["threshold"] for p in points]
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+    for key, label in (
+        ("answered", "questions answered"),
+        ("accuracy", "answers that are right"),
+        ("answerable_refused", "answerable questions refused"),
+        ("unanswerable_refused", "unanswerable questions refused"),
+    ):
+        ax.plot(x, [p[key] if p[key] is not None else float("nan") for p in points], label=label)
+    ax.axvline(report["threshold"], color="grey", linestyle="--", linewidth=1)
+    ax.text(report["threshold"], 0.02, f" default {report['threshold']:.2f}", color="grey", fontsize=8)
+    ax.set_xlabel("--min-confidence")
+    ax.set_ylabel("share")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="center left")
+    ax.set_title(f"qa eval: {_title(report)}", fontsize=9)
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp")
+    fig.savefig(tmp, format="png")
+    plt.close(fig)
+    os.replace(tmp, path)
 
 
 def _why(q: Question, answered: bool, correct: bool, cited: str | None, gold: str | None) -> str:
@@ -349,8 +431,7 @@ def run_settings(model: str, **extra: Any) -> dict[str, Any]:
         "chunk_overlap_sentences": config.CHUNK_OVERLAP_SENTENCES,
         "dense_weight": retrieve.DENSE_WEIGHT,
         "candidates": retrieve.CANDIDATES,
-        "answer_threshold": answer.ANSWER_THRESHOLD,
-        "answer_passages": answer.PASSAGES,
+        "answer_passages": answer.RERANK,
         **extra,
     }
 
@@ -380,6 +461,8 @@ def write_report(report: dict[str, Any], folder: Path | str) -> tuple[Path, Path
         tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
+    if report.get("tradeoff"):
+        plot_tradeoff(report, base.with_suffix(".png"))  # answered share and accuracy by confidence threshold
     return paths
 
 

@@ -166,10 +166,14 @@ class Library:
         sync: bool = True,
         filters: Filters | None = None,
         as_of: date | None = None,
+        min_confidence: float | None = None,
+        scorer: str = "rules",
     ) -> Answer:
         """Answer a question with a cited extract, or say the corpus does not answer. The answer is as
         of `as_of` (default: today): articles dated later do not answer, and "next", "latest" or "in
-        2021" are read against it. `filters` keep articles of a date range and of some outlets."""
+        2021" are read against it. `filters` keep articles of a date range and of some outlets. The answer
+        carries its confidence; below `min_confidence` (default: the calibrated threshold) the corpus
+        does not answer. `scorer`: "rules" (default) or "learned" (see qa.answer)."""
         from qa.answer import answer
         from qa.retrieve import check_question
 
@@ -177,7 +181,16 @@ class Library:
         if sync:
             self.refresh()
         when = as_of or date.today()
-        return answer(self.retriever(), question, k=k, mode=mode, filters=filters, as_of=when)
+        return answer(
+            self.retriever(),
+            question,
+            k=k,
+            mode=mode,
+            filters=filters,
+            as_of=when,
+            min_confidence=min_confidence,
+            which=scorer,
+        )
 
     def timeline(
         self, question: str, k: int = 20, filters: Filters | None = None, as_of: date | None = None

@@ -106,7 +106,7 @@ def test_the_shipped_weights_load_and_score(small):
     model = scorer.load()
     assert model.meta["trained_on"] and model.meta["cross_validated"]
     assert 0 < model.threshold < 1
-    result = answer(small, "Who chaired the talks at the third summit on river shipping?")
+    result = answer(small, "Who chaired the talks at the third summit on river shipping?", which="learned")
     assert result.answered and "Anna Schmidt" in result.text
     assert 0 <= result.confidence <= 1 and result.to_dict()["answer"]["confidence"] == round(result.confidence, 4)
     assert scorer.WEIGHTS.stat().st_size < 1_000_000
@@ -123,9 +123,21 @@ def test_confidence_rises_with_the_score() -> None:
 
 def test_min_confidence_decides_what_is_answered(small):
     question = "Who chaired the talks at the third summit on river shipping?"
-    assert answer(small, question, min_confidence=0.0).answered
-    refused = answer(small, question, min_confidence=1.0)
-    assert not refused.answered and refused.hits and refused.confidence > 0
+    for which in ("rules", "learned"):
+        assert answer(small, question, min_confidence=0.0, which=which).answered
+        refused = answer(small, question, min_confidence=1.0, which=which)
+        assert not refused.answered and refused.hits and refused.confidence and refused.confidence > 0
+
+
+def test_the_default_scorer_has_a_calibrated_confidence(small):
+    from qa import rules
+
+    scores = np.linspace(-0.2, 0.9, 12)
+    p = [rules.confidence(float(x)) for x in scores]
+    assert all(b > a for a, b in zip(p, p[1:])) and 0 < p[0] < p[-1] < 1
+    assert rules.threshold() == pytest.approx(rules.confidence(rules.SCORE_THRESHOLD))
+    result = answer(small, "Who chaired the talks at the third summit on river shipping?")
+    assert result.answered and result.confidence is not None and result.confidence >= rules.threshold()
 
 
 def test_a_damaged_weights_file_is_reported(tmp_path: Path) -> None:
