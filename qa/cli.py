@@ -23,7 +23,12 @@ if TYPE_CHECKING:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--corpus", help="folder of articles (default: bundled seeds/, or $QA_CORPUS)")
+    p.add_argument(
+        "--quantize",
+        action="store_true",
+        help="use the int8 model (faster indexing; recorded in the index: switching needs --rebuild), or $QA_QUANTIZE",
+    )
+    p.add_argument("--corpus", help="folder of articles (default: the bundled seeds, or $QA_CORPUS)")
     p.add_argument("--index", help="index folder (default: one per corpus in the user's data folder, or $QA_INDEX)")
     p.add_argument(
         "--model", help="sentence-transformers model name or path (default: bundled all-MiniLM-L6-v2, or $QA_MODEL)"
@@ -150,7 +155,7 @@ def warn(message: str) -> None:
 
 
 def library_of(args: argparse.Namespace) -> Library:
-    settings = Settings.from_options(args.corpus, args.index, args.model)
+    settings = Settings.from_options(args.corpus, args.index, args.model, quantize=args.quantize or None)
     if args.open_library is not None:
         return args.open_library(settings)  # type: ignore[no-any-return]
     from qa.service import Library
