@@ -220,7 +220,7 @@ def cmd_status(args: argparse.Namespace) -> None:
         print("status   written by an older qa; run `qa index` to update it (nothing is re-embedded)")
         return
     print(f"model    {status.indexed_model}")
-    print(f"indexed  {status.articles} articles, {status.chunks} passages")
+    print(f"indexed  {status.articles} articles, {status.chunks} passages; {status.undated} articles without a date")
     if not status.stale:
         print("status   up to date")
         return

@@ -44,6 +44,7 @@ class Status:
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     outdated: bool = False  # written by an older qa: the next index run migrates it
+    undated: int = 0  # indexed articles without a publication date (they pass no date filter)
 
     @property
     def stale(self) -> bool:
@@ -219,6 +220,7 @@ class Library:
             stale = staleness(catalog, s.corpus, files)
             out.indexed_model = catalog.settings().get("model")
             out.articles, out.chunks = catalog.counts()
+            out.undated = catalog.undated_count()
         finally:
             catalog.close()
         out.built = True

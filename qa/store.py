@@ -344,6 +344,13 @@ class Catalog:
         chunks = self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
         return articles, chunks
 
+    def undated_count(self) -> int:
+        """Indexed articles without a publication date (month-day-only datelines count as undated)."""
+        row = self.db.execute(
+            "SELECT count(*) FROM articles WHERE duplicate_of IS NULL AND (date IS NULL OR date LIKE '--%')"
+        ).fetchone()
+        return int(row[0])
+
     def chunk_count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
 

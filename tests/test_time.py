@@ -72,6 +72,12 @@ def test_filters_keep_every_hit_inside_the_range_and_outlets(library):
     assert retriever.search("summit", k=5, filters=Filters(since=date(2030, 1, 1))) == []
 
 
+def test_status_counts_the_articles_without_a_date(library):
+    status = library.status()
+    # undated.html has no date, ferry-strike.txt only a month and day, one prize record an ambiguous one
+    assert status.undated == 3 and status.articles == 11
+
+
 def test_json_carries_as_of_filters_dates_and_outlets(library):
     result = library.ask(NEXT, sync=False, as_of=date(2022, 1, 1), filters=Filters(since=date(2019, 1, 1)))
     data = result.to_dict()
