@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from qa.conflicts import Extract, find_conflicts, values
 from qa.retrieve import Hit, Retriever
 from qa.store import ArticleRow
+from qa.stories import ArticleInfo, representative
 
 # Extracts of other articles whose score is within this share of the best one's compete as answers
 # (on the answer scorer's scale): a weak match naming another number is no report of the thing asked.
@@ -33,12 +34,18 @@ class Candidate:
 def also_reported_by(
     retriever: Retriever, article_id: str, story: str | None, extract: str
 ) -> list[tuple[ArticleRow, int, int]]:
-    """The other articles of the cited article's story (syndicated copies, republications), oldest first,
+    """The other articles of the cited article's story (syndicated copies, republications), its
+    representative first (the copy naming a wire agency as its source, else the earliest), then by date,
     each with the offsets of its sentence(s) that carry the extract: the same words where the copy has
     them, else the span of its sentences sharing most words with it (an edited copy: "over 40")."""
     if not story:
         return []
-    return [(row, *_matching_span(row.text, extract)) for row in retriever.story_members(story) if row.id != article_id]
+    members = retriever.story_members(story)
+    if len(members) < 2:
+        return []
+    first = representative([ArticleInfo(m.id, m.date, m.outlet, m.text) for m in members])
+    members.sort(key=lambda m: m.id != first)  # the story's representative (the wire's, or the earliest) first
+    return [(row, *_matching_span(row.text, extract)) for row in members if row.id != article_id]
 
 
 def _matching_span(text: str, extract: str) -> tuple[int, int]:

@@ -60,6 +60,9 @@ def test_the_count_question_shows_both_counts_side_by_side(stories_library):
 
 
 def test_a_cited_copy_lists_the_other_copies_of_its_story(stories_library):
+    portal = stories_library.ask(COUNT, sync=False, filters=Filters(outlets=("Asia News Portal",)))
+    assert portal.citation is not None and portal.citation.path == "asia_news_portal_media_conference.txt"
+    assert portal.also_reported_by[0].path == "xinhua_media_conference.txt"  # the wire's own copy first
     result = stories_library.ask(COUNT, sync=False, filters=Filters(outlets=("Xinhua",)))
     assert result.citation is not None and result.citation.path == "xinhua_media_conference.txt"
     assert {c.path for c in result.also_reported_by} == COPIES - {result.citation.path}
