@@ -714,10 +714,12 @@ def lock_is_held(index: Path) -> bool:
 
 
 def wait_for_lock(index: Path, proc: subprocess.Popen, timeout: float = 30) -> None:
+    """Until `proc` holds the write lock: read from the lock file, never by taking the lock to probe
+    (a probe that wins the race makes the run it waits for exit with "another qa index")."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         assert proc.poll() is None, proc.communicate()
-        if lock_is_held(index):
+        if holds_lock(index, proc.pid) and lock_is_held(index):
             return
         time.sleep(0.05)
     raise AssertionError("the index run never took the lock")
