@@ -186,7 +186,7 @@ class Indexer:
         self.report.unchanged = 0
         changed_any = False
         if stale.stale or catalog.stories_outdated(GROUPING):
-            self._load_stories(catalog)
+            changed_any |= self._load_stories(catalog)  # signing older articles moves the catalogue state
         with self._step(catalog):  # files gone from the folder: their articles go too
             for rel in stale.removed:
                 for article_id in catalog.article_hashes(rel):
@@ -374,7 +374,7 @@ class Indexer:
         catalog.put_file(rel, digest, size, mtime_ns, error)
 
     # story groups ---------------------------------------------------------------------------------
-    def _load_stories(self, catalog: Catalog) -> None:
+    def _load_stories(self, catalog: Catalog) -> bool:
         """The story groups, once per run that changes something. Articles indexed before story groups
         existed are signed first (from their stored text); when the grouping rules changed, every
         stored story is checked again."""
@@ -390,6 +390,7 @@ class Indexer:
         if unsigned or outdated:
             with self._step(catalog):
                 catalog.set_settings({"story_grouping": GROUPING})
+        return bool(unsigned or outdated)
 
     def _signed(self, article_id: str, text: str) -> bytes | None:
         """The article's signature, added to the story groups (None when stories are not loaded)."""
