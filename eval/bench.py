@@ -196,7 +196,6 @@ def synthetic_index(source: Path, target: Path, size: int, seed: int = 0, corpus
     no-change `qa index` over the grown corpus can be timed."""
     from qa.lexical import Lexical
     from qa.store import Catalog, build_faiss, write_faiss
-    from qa.sync import derived_tag
 
     rng = random.Random(seed)
     nrng = np.random.default_rng(seed)
@@ -220,9 +219,10 @@ def synthetic_index(source: Path, target: Path, size: int, seed: int = 0, corpus
                     path.write_text(json.dumps({"title": a.title, "text": text}))
                     st = path.stat()
                     catalog.put_file(new_id, f"synthetic-{new_id}", st.st_size, st.st_mtime_ns)
-                catalog.db.execute(
-                    "INSERT INTO articles (id, path, title, date, outlet, url, text, hash) VALUES (?,?,?,?,?,?,?,?)",
-                    (new_id, new_id, a.title, a.date, a.outlet, a.url, text, f"synthetic-{new_id}"),
+                catalog.db.execute(  # the original's story signature: the copy stands alone (its own story)
+                    "INSERT INTO articles (id, path, title, date, outlet, url, text, hash, minhash, story) "
+                    "SELECT ?, ?, ?, ?, ?, ?, ?, ?, minhash, ? FROM articles WHERE id = ?",
+                    (new_id, new_id, a.title, a.date, a.outlet, a.url, text, f"synthetic-{new_id}", new_id, article_id),
                 )
                 rows = catalog.db.execute(
                     'SELECT seq, start, "end", vector FROM chunks WHERE article_id = ?', (article_id,)
@@ -244,7 +244,7 @@ def synthetic_index(source: Path, target: Path, size: int, seed: int = 0, corpus
                     'INSERT INTO sentences (article_id, start, "end", hash, vector) VALUES (?,?,?,?,?)',
                     [(new_id, min(s, len(text)), min(e, len(text)), h, v) for s, e, h, v in sents],
                 )
-    tag = derived_tag(catalog)
+    tag = catalog.tag()
     ids, vectors = catalog.all_chunk_vectors()
     write_faiss(target, build_faiss(ids, vectors, vectors.shape[1]), tag)
     Lexical.build(*catalog.all_chunk_texts()).save(target, tag)
