@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from qa import features
+from qa.dates import FUTURE
 from qa.errors import QAError
 from qa.features import ANAPHORIC_OPENER, ANSWER_TYPES, ORDINAL, REASON_OR_MANNER, Candidate
 from qa.retrieve import Hit, Retriever
@@ -25,6 +27,11 @@ PAIR_PENALTY = 0.02  # two adjacent sentences win only when together they answer
 TYPE_PENALTY = 0.2  # the sentence holds no thing of the kind asked for (no number for "how many" ...)
 ORDINAL_PENALTY = 0.2  # the question names an edition ("the second forum") the sentence does not
 ANAPHORA_PENALTY = 0.05  # "Therefore, ..." alone does not answer a why/how question
+# "Where will the next summit be held?" is not answered by "The summit was held in Riga": a question about
+# what is to come wants a sentence that speaks of it ("will", "next", "to host", "scheduled" ...)
+FORWARD_PENALTY = 0.2
+# a question about what is to come ("next-generation" and "next to" are not)
+FORWARD = re.compile(r"\b(next|upcoming|will|going to|scheduled|planned|set to)\b(?!-)(?! to\b)", re.I)
 CALIBRATION = Path(__file__).with_name("weights") / "rules.json"
 
 
@@ -36,6 +43,7 @@ def scored(retriever: Retriever, question: str, vector: np.ndarray, hits: list[H
     kind = features.expected_type(question)
     ordinals = features.question_ordinals(question)
     reason_or_manner = bool(REASON_OR_MANNER.search(question))
+    forward = bool(FORWARD.search(question))
     lexical = features.lexical_overlap(
         features.content_words(question), [features.content_words(c.text) for c in candidates]
     )
@@ -50,6 +58,8 @@ def scored(retriever: Retriever, question: str, vector: np.ndarray, hits: list[H
             c.score -= ORDINAL_PENALTY
         if reason_or_manner and len(c.vectors) == 1 and ANAPHORIC_OPENER.match(c.text):
             c.score -= ANAPHORA_PENALTY
+        if forward and not FUTURE.search(c.text):
+            c.score -= FORWARD_PENALTY
     return candidates
 
 

@@ -47,6 +47,14 @@ def test_next_means_the_latest_report_before_the_as_of_date(library, as_of, arti
     assert all(h.date is None or h.date.startswith("--") or h.date <= as_of.isoformat() for h in hits)
 
 
+@pytest.mark.parametrize(
+    "as_of, host", [(date(2026, 12, 1), "Cork"), (date(2022, 1, 1), "Porto"), (date(2020, 1, 1), "Tallinn")]
+)
+def test_the_answer_names_the_next_host_as_of_the_date(library, as_of, host):
+    result = library.ask(NEXT, sync=False, as_of=as_of)
+    assert result.answered and host in (result.text or "")
+
+
 def test_an_explicit_year_prefers_that_years_report(library):
     hits = library.retriever().search("Where was the Meridian Ocean Summit held in 2021?", k=3, as_of=date(2026, 12, 1))
     assert hits[0].path == "meridian-2021.html"
