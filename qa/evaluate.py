@@ -490,7 +490,7 @@ def to_markdown(report: dict[str, Any], comparison: dict[str, Any] | None = None
     lines += ["", "| metric | value |", "| --- | --- |"]
     lines += [f"| {m} | {_fmt(v)} |" for m, v in report["metrics"].items()]
     if report.get("targets"):
-        lines += ["", "## Release gates", "", "| metric | target | value | |", "| --- | --- | --- | --- |"]
+        lines += ["", "## Release gates of the bundled seed set", "", "| metric | target | value | |", "| --- | --- | --- | --- |"]
         lines += [
             f"| {t['metric']} | {t['target']} | {_fmt(t['value'])} | {'pass' if t['passed'] else 'FAIL'} |"
             for t in report["targets"]
@@ -516,7 +516,8 @@ def to_text(report: dict[str, Any], comparison: dict[str, Any] | None = None) ->
     width = max(len(m) for m in report["metrics"])
     lines += [f"  {m:<{width}}  {_fmt(v)}" for m, v in report["metrics"].items()]
     for t in report.get("targets", []):
-        lines.append(f"  gate {t['metric']} {t['target']}: {_fmt(t['value'])} {'pass' if t['passed'] else 'FAIL'}")
+        verdict = "pass" if t["passed"] else "FAIL"  # the bundled seed set's release gates (issue 5)
+        lines.append(f"  seed-set gate {t['metric']} {t['target']}: {_fmt(t['value'])} {verdict}")
     if report["kind"] == "questions":
         lines += ["", f"{len(report['failed'])} failed question(s)" + (":" if report["failed"] else "")]
         for r in report["failed"]:
