@@ -490,7 +490,13 @@ def to_markdown(report: dict[str, Any], comparison: dict[str, Any] | None = None
     lines += ["", "| metric | value |", "| --- | --- |"]
     lines += [f"| {m} | {_fmt(v)} |" for m, v in report["metrics"].items()]
     if report.get("targets"):
-        lines += ["", "## Release gates of the bundled seed set", "", "| metric | target | value | |", "| --- | --- | --- | --- |"]
+        lines += [
+            "",
+            "## Release gates of the bundled seed set",
+            "",
+            "| metric | target | value | |",
+            "| --- | --- | --- | --- |",
+        ]
         lines += [
             f"| {t['metric']} | {t['target']} | {_fmt(t['value'])} | {'pass' if t['passed'] else 'FAIL'} |"
             for t in report["targets"]
