@@ -6,11 +6,14 @@ import re
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from qa.dates import DateError, article_ordinal, parse_date
+
+if TYPE_CHECKING:
+    from qa.lexical import Lexical
 
 IdArray = np.ndarray[Any, np.dtype[np.int64]]
 
@@ -253,15 +256,15 @@ def bm25_weight_mask(doc_chunk_ids: IdArray, allowed_ids: IdArray) -> np.ndarray
     return bm25_allowed_mask(doc_chunk_ids, allowed_ids).astype(np.float32)
 
 
-def bm25_search_filtered(lexical: Any, query: str, k: int, allowed_ids: IdArray) -> list[tuple[int, float]]:
+def bm25_search_filtered(lexical: Lexical, query: str, k: int, allowed_ids: IdArray) -> list[tuple[int, float]]:
     """qa.lexical.Lexical search restricted to `allowed_ids` (sorted): (chunk id, BM25 score) best first,
     chunks sharing no term with the query left out, up to k. Only the postings of the query's terms are
     touched (a sparse sum kept where allowed), never an array over all documents: ~1 ms at 100k chunks."""
     chunk_ids = lexical.chunk_ids
     if not len(chunk_ids) or not len(allowed_ids) or k <= 0:
         return []
-    data, indices, indptr = _postings(lexical)
-    terms = np.asarray(_terms(lexical, query), dtype=np.int64)  # a repeated word counts again, as in bm25s
+    data, indices, indptr = lexical.data, lexical.indices, lexical.indptr  # per term: its documents and scores
+    terms = np.asarray(lexical.terms(query), dtype=np.int64)  # a repeated word counts again, as in bm25s
     terms = terms[(terms >= 0) & (terms < len(indptr) - 1)]
     if not len(terms):
         return []
@@ -277,21 +280,6 @@ def bm25_search_filtered(lexical: Any, query: str, k: int, allowed_ids: IdArray)
     totals = np.bincount(inverse, weights=weights[keep])
     order = np.argsort(-totals, kind="stable")[:k]
     return [(int(chunk_ids[matched[i]]), float(totals[i])) for i in order if totals[i] > 0]
-
-
-def _postings(lexical: Any) -> tuple[Any, Any, Any]:
-    """The per-term CSC arrays (scores, document numbers, term offsets) of a Lexical index."""
-    if hasattr(lexical, "indptr"):
-        return lexical.data, lexical.indices, lexical.indptr
-    scores = lexical.retriever.scores  # a Lexical holding the bm25s retriever itself
-    return scores["data"], scores["indices"], scores["indptr"]
-
-
-def _terms(lexical: Any, query: str) -> list[int]:
-    if hasattr(lexical, "terms"):
-        return list(lexical.terms(query))
-    tokens = lexical.tokenizer.tokenize([query], update_vocab=False, return_as="ids", show_progress=False)
-    return list(tokens[0])
 
 
 def bench(n: int = 100_000, dim: int = 384, keep: float = 0.10, k: int = 100, queries: int = 50) -> dict[str, float]:
