@@ -18,8 +18,7 @@ from qa.retrieve import Hit, Retriever, check_question
 
 __all__ = ["ANSWER_TYPES", "Answer", "Citation", "Conflict", "add_sources", "answer", "expected_type"]
 
-RERANK = scorer.RERANK  # fused passages the reranker reorders; their sentences all compete for the extract
-PASSAGES = RERANK
+RERANK = scorer.RERANK  # fused passages the learned scorer reorders; their sentences all compete for the extract
 
 
 SCORERS = ("rules", "learned")  # the hand-weighted score of issue 5 (default), the learned model of issue 11
@@ -145,7 +144,8 @@ def answer(
     if which not in SCORERS:
         raise QuestionError(f"unknown scorer {which!r}: choose one of {', '.join(SCORERS)}")
     vector = retriever.embed(question)
-    hits = retriever.search(question, k=max(k, RERANK), mode=mode, vector=vector, filters=filters, as_of=as_of)
+    depth = max(k, RERANK if which == "learned" else rules.PASSAGES)  # the passages the scorer reads
+    hits = retriever.search(question, k=depth, mode=mode, vector=vector, filters=filters, as_of=as_of)
     result = Answer(question=question, answered=False, hits=hits[:k], as_of=as_of, filters=filters)
     if which == "rules":
         candidates = rules.scored(retriever, question, vector, hits)
@@ -176,14 +176,12 @@ def answer(
     result.citation = _cite(hit, best.start, best.end)
     result.citation.also_at = [row.path for row in retriever.catalog.copies(hit.article_id)[1:]]
     result.also_in = _support(best, candidates)
-    others = [sources.Candidate(c.text, c.score, c.hit, c.start, c.end) for c in candidates]
-    kind = expected_type(question)
-    add_sources(result, retriever, kind, sources.Candidate(result.text, best.score, hit, best.start, best.end), others)
+    add_sources(result, retriever, expected_type(question), best, candidates)
     return result
 
 
 def add_sources(
-    result: Answer, retriever: Retriever, kind: str | None, best: sources.Candidate, others: list[sources.Candidate]
+    result: Answer, retriever: Retriever, kind: str | None, best: Candidate, others: list[Candidate]
 ) -> None:
     """What other sources say: the cited story's other copies, answers that differ on the thing asked
     (side by side, never silently reduced to one), and for "when" questions the extract's relative

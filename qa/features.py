@@ -237,7 +237,7 @@ class QuestionCues:
     def _with_idf(self, retriever: Retriever | None) -> QuestionCues:
         """Corpus rarity of each question word, from the BM25 index's document frequencies, as a share of
         the rarest possible (a word in one passage): 1 for the rarest, near 0 for a word every passage has."""
-        df = document_frequency(retriever, self.words) if retriever is not None else {}
+        df = retriever.lexical.document_frequency(self.words) if retriever is not None else {}
         if not df:
             self.idf = {w: 1.0 for w in self.words}
             return self
@@ -247,15 +247,6 @@ class QuestionCues:
         self.idf = {w: min(1.0, math.log(1 + (n - f + 0.5) / (f + 0.5)) / top) for w, f in df.items()}
         self.unknown = sum(1 for f in df.values() if not f)
         return self
-
-
-def document_frequency(retriever: Retriever, stems: set[str]) -> dict[str, int]:
-    """Passages of the BM25 index holding each stem (its stemmer is ours); BM25's stopwords are left out."""
-    lexical = getattr(retriever, "lexical", None)
-    if lexical is None:
-        return {}
-    frequency: dict[str, int] = lexical.document_frequency(stems)
-    return frequency
 
 
 # --- candidates --------------------------------------------------------------------------------------

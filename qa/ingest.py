@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.boilerplate import clean_lines, is_prose
+from qa.digest import open_regular
 
 SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl"}
 # Size limits. A news article is 2-60 kB of text; anything far larger is a dump, a book or a scraper
@@ -130,16 +131,12 @@ def read_head(path: Path, limit: int, refuse: bool = False) -> tuple[bytes, bool
     if it is). Opened without blocking and checked to be a regular file, so a named pipe or a device
     never hangs the run."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        fd = open_regular(path)
     except OSError as e:
-        raise Unreadable(e.strerror or str(e)) from e
+        raise Unreadable(e.strerror or str(e).replace(f"{path} is ", "")) from e
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise Unreadable("not a regular file")
-        if refuse and st.st_size > limit:
+        if refuse and os.fstat(fd).st_size > limit:
             raise Unreadable(f"larger than {limit // 2**20} MB; split it into smaller files")
-        os.set_blocking(fd, True)
         with os.fdopen(fd, "rb", closefd=False) as f:
             data = f.read(limit + 1)
     except OSError as e:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from qa.conflicts import Extract, find_conflicts, values
-from qa.retrieve import Hit, Retriever
+from qa.features import Candidate
+from qa.retrieve import Retriever
 from qa.store import ArticleRow
 from qa.stories import ArticleInfo, representative
 
@@ -18,17 +18,6 @@ CONFLICT_SOURCES = 6  # the best extract of at most this many other articles is 
 
 
 WORD = re.compile(r"\w+")
-
-
-@dataclass
-class Candidate:
-    """An answer candidate as these checks see it: its extract, score and where it comes from."""
-
-    text: str
-    score: float
-    hit: Hit
-    start: int  # offsets of the extract in its article
-    end: int
 
 
 def also_reported_by(
