@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from qa.conflicts import Extract, find_conflicts, values
+from qa.conflicts import Extract, find_conflicts
 from qa.features import Candidate
 from qa.retrieve import Retriever
 from qa.store import ArticleRow
 from qa.stories import ArticleInfo, representative
+from qa.values import values
 
 # Extracts of other articles whose score is within this share of the best one's compete as answers
 # (on the answer scorer's scale): a weak match naming another number is no report of the thing asked.

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import tomllib
 
-from qa.conflicts import Extract, agree, find_conflicts, parse_number, values
+from qa.conflicts import Extract, find_conflicts
 from qa.ingest import list_files, parse_file
+from qa.values import agree, parse_number, values
 
 DATA = Path(__file__).parent / "data" / "stories"
 SEEDS = Path(__file__).parent.parent / "qa" / "seeds"
