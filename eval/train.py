@@ -104,10 +104,15 @@ def open_index(name: str, index_root: Path, embedder: Any) -> Any:
     return Retriever(folder, embedder)
 
 
-def collect(name: str, index_root: Path, cache: Path, embedder: Any, sample: int | None) -> list[Record]:
-    """Every question of a set through search and features; cached by the questions and the feature code."""
+def collect(
+    name: str, index_root: Path, cache: Path, embedder: Any, sample: int | None, question_dates: bool = True
+) -> list[Record]:
+    """Every question of a set through search and features, as of the question's date (when it has one and
+    `question_dates`) or today, as `qa ask` does; cached by the questions, the feature code and the dates."""
     files = SETS[name]["questions"]
-    key = hashlib.sha256(f"{digest(files)}|{feature_code()}|{sample}|{RERANK}".encode()).hexdigest()[:16]
+    today = date.today().isoformat()
+    key = f"{digest(files)}|{feature_code()}|{sample}|{RERANK}|{question_dates}|{today}"
+    key = hashlib.sha256(key.encode()).hexdigest()[:16]
     path = cache / f"{name}-{key}.pkl"
     if path.exists():
         return [Record(**d) for d in pickle.loads(path.read_bytes())]
@@ -120,7 +125,8 @@ def collect(name: str, index_root: Path, cache: Path, embedder: Any, sample: int
     out = []
     started = time.time()
     for n, (f, q) in enumerate(rows, 1):
-        out.append(record(retriever, name, f, q))
+        when = date.fromisoformat(q["date"][:10]) if question_dates and q.get("date") else date.today()
+        out.append(record(retriever, name, f, q, when))
         if n % 200 == 0:
             print(f"{name}: {n}/{len(rows)} questions, {time.time() - started:.0f} s", file=sys.stderr)
     retriever.close()
@@ -129,14 +135,14 @@ def collect(name: str, index_root: Path, cache: Path, embedder: Any, sample: int
     return out
 
 
-def record(retriever: Any, name: str, file: Path, q: dict[str, Any]) -> Record:
+def record(retriever: Any, name: str, file: Path, q: dict[str, Any], as_of: date) -> Record:
     question = q["question"]
     answers = [str(a) for a in q.get("answers") or []]
     answerable = bool(q.get("answerable", True))
     vector = retriever.embed(question)
-    hits = retriever.search(question, k=RERANK, vector=vector)
+    hits = retriever.search(question, k=RERANK, vector=vector, as_of=as_of)
     cands = features.candidates(retriever, hits)
-    X = features.matrix(retriever, features.QuestionCues.of(question, vector, retriever), cands, hits)
+    X = features.matrix(retriever, features.QuestionCues.of(question, vector, retriever, as_of), cands, hits)
     has = np.array([answerable and contains_answer(c.text, answers) for c in cands], dtype=bool)
     alone = {(c.hit.article_id, c.start): h for c, h in zip(cands, has) if len(c.vectors) == 1}
     alone_end = {(c.hit.article_id, c.end): h for c, h in zip(cands, has) if len(c.vectors) == 1}
@@ -386,19 +392,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--index-root", default=str(EVAL / "reports" / "train-index"))
     p.add_argument("--cache", default=str(EVAL / "reports" / "train-cache"))
     p.add_argument("--no-cv", action="store_true", help="skip cross-validation (the file then has no cv numbers)")
+    p.add_argument("--no-question-dates", action="store_true", help="ask every question as of today, not its own date")
     args = p.parse_args(argv)
     from qa.embed import ModelEmbedder
 
     embedder = ModelEmbedder(config.default_model())
     records: list[Record] = []
+    dates = not args.no_question_dates
     for name in args.sets:
-        records += collect(name, Path(args.index_root), Path(args.cache), embedder, args.sample)
+        records += collect(name, Path(args.index_root), Path(args.cache), embedder, args.sample, dates)
     cv = None if args.no_cv else cross_validate(records)
     model = fit(records)
     checks = {}
     for name in args.check:
         if name not in args.sets:
-            check = collect(name, Path(args.index_root), Path(args.cache), embedder, args.sample)
+            check = collect(name, Path(args.index_root), Path(args.cache), embedder, args.sample, dates)
             checks[name] = metrics(outcomes(model, check))
     model.meta = {
         "trained": date.today().isoformat(),

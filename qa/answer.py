@@ -158,7 +158,8 @@ def answer(
         candidates = features.candidates(retriever, hits)
         if not candidates:
             return result
-        X = features.matrix(retriever, features.QuestionCues.of(question, vector, retriever), candidates, hits)
+        cues = features.QuestionCues.of(question, vector, retriever, as_of)
+        X = features.matrix(retriever, cues, candidates, hits)
         ranked = model.rank(X, np.array([c.passage for c in candidates]), len(hits))
         for c, logit in zip(candidates, ranked.logits):
             c.score = float(logit)

@@ -13,10 +13,13 @@ import re
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from qa.dates import FUTURE, LOG_DECADE, TimeScope, time_features, time_scope
 
 if TYPE_CHECKING:
     from qa.retrieve import Hit, Retriever
@@ -212,9 +215,12 @@ class QuestionCues:
     idf: dict[str, float] = field(default_factory=dict)  # the question's words: rarity in the corpus, 0-1
     # (BM25's stopwords left out; a word the corpus never uses counts 1)
     unknown: int = 0  # question words the corpus never uses
+    scope: TimeScope | None = None  # what the question says about time, as of the date it is asked
 
     @classmethod
-    def of(cls, question: str, vector: np.ndarray, retriever: Retriever | None = None) -> QuestionCues:
+    def of(
+        cls, question: str, vector: np.ndarray, retriever: Retriever | None = None, as_of: date | None = None
+    ) -> QuestionCues:
         p = profile(question)
         first = CAPITALISED.match(question)
         names = {w.lower() for w in CAPITALISED.findall(question[first.end() if first else 0 :])} - STOP
@@ -232,6 +238,7 @@ class QuestionCues:
             yes_no=bool(YES_NO.match(question.lower())),
             reason_or_manner=bool(REASON_OR_MANNER.search(question)),
             statement=bool(BLANK.search(question)) or not question.rstrip().endswith("?"),
+            scope=time_scope(question, as_of) if as_of is not None else None,
         )._with_idf(retriever)
 
     def _with_idf(self, retriever: Retriever | None) -> QuestionCues:
@@ -347,6 +354,14 @@ FEATURES = (
     "q_yes_no",
     "q_typed",
     "q_pins",  # the question names a year, month, quarter, edition or number
+    # time, as of the date the question is asked (qa.dates; 0 without one)
+    "time_explicit",  # 1 the article or extract is in a period the question names, -1 both point elsewhere
+    "time_recency",  # a "latest"/"next"/"this week" question: 1 for a report of the asking day, falling
+    "time_older",  # how much older the article is than the newest report among the passages (log days)
+    "time_forward",  # a "next"/"upcoming" question: 1 the extract names the asking year or later, -1 earlier
+    "forward_missing",  # a question about what is to come and an extract that speaks of nothing to come
+    "q_relative",
+    "q_explicit",
 )
 INDEX = {name: i for i, name in enumerate(FEATURES)}
 
@@ -390,6 +405,9 @@ def matrix(retriever: Retriever, q: QuestionCues, cands: list[Candidate], hits: 
     pins = bool(q.years or q.months or q.quarters or q.ordinals or q.numbers)
     idf_total = sum(q.idf.values()) or 1.0
     unknown = math.log1p(q.unknown)
+    scope = q.scope
+    timed = [time_features(scope, h.date) for h in hits] if scope is not None else []
+    newest = min((t.days_before for t in timed if t.days_before is not None and t.days_before >= 0), default=0)
     for i, (c, p) in enumerate(zip(cands, profiles)):
         h = c.hit
         art, art_year, art_month = _article_cues(retriever, h.article_id, articles)
@@ -441,4 +459,12 @@ def matrix(retriever: Retriever, q: QuestionCues, cands: list[Candidate], hits: 
         row[42] = 1.0 if q.yes_no else 0.0
         row[43] = 1.0 if q.kind else 0.0
         row[44] = 1.0 if pins else 0.0
+        if scope is not None:
+            t = time_features(scope, h.date, c.text)
+            row[45], row[46], row[48] = t.explicit, t.recency, t.forward
+            if t.days_before is not None and t.days_before >= newest:
+                row[47] = min(1.0, math.log1p(t.days_before - newest) / LOG_DECADE)
+            row[49] = 1.0 if scope.forward and not FUTURE.search(c.text) else 0.0
+            row[50] = 1.0 if scope.relative else 0.0
+            row[51] = 1.0 if scope.explicit else 0.0
     return X

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from qa.config import MAX_QUESTION_CHARS
-from qa.dates import TimeFeatures, TimeScope, time_features, time_scope
+from qa.dates import TimeFeatures, TimeScope, article_ordinal, time_features, time_scope
 from qa.embed import Embedder
 from qa.errors import QuestionError
 from qa.filters import ChunkFacets, Filters, dense_search_filtered
@@ -121,6 +121,7 @@ class Retriever:
             self.lexical = Lexical.build(*self.catalog.all_chunk_texts())
         self._articles: dict[str, ArticleRow] = {}
         self._facets: ChunkFacets | None = None
+        self._latest_day: int | None = None  # the latest article date (ordinal), read on the first question
 
     def _note(self, problem: DerivedUnusable) -> None:
         if problem.damaged:
@@ -164,6 +165,14 @@ class Retriever:
             self._facets = ChunkFacets.load(self.catalog.db)
         return self._facets
 
+    def dated_after(self, as_of: date) -> bool:
+        """Whether any article is dated after `as_of`: with today's date, usually none is, and the
+        question needs no date mask (nor the chunk facets loaded for it)."""
+        if self._latest_day is None:
+            days = (article_ordinal(row[0]) for row in self.catalog.db.execute("SELECT DISTINCT date FROM articles"))
+            self._latest_day = max((d for d in days if d is not None), default=-1)
+        return self._latest_day > as_of.toordinal()
+
     def allowed(self, filters: Filters | None, as_of: date | None) -> tuple[np.ndarray, np.ndarray] | None:
         """The chunks a question may use: those the filters keep, less articles dated after `as_of`
         (undated ones stay: their date is unknown, not late). None when all may; else their sorted ids
@@ -198,7 +207,12 @@ class Retriever:
         if mode not in MODES:
             raise QuestionError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
         depth = max(CANDIDATES, 4 * k)
-        limits = self.allowed(filters, as_of) if (filters is not None and filters.active) or as_of else None
+        dated = as_of is not None and self.dated_after(as_of)
+        limits = (
+            self.allowed(filters, as_of if dated else None)
+            if (filters is not None and filters.active) or dated
+            else None
+        )
         allowed, mask = limits if limits is not None else (None, None)
         if allowed is not None and not len(allowed):
             return []

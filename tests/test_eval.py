@@ -248,6 +248,7 @@ def test_cli_eval_json_and_compare(tmp_path: Path, seed_corpus: Path, seed_index
     report = json.loads(out)
     assert report["kind"] == "questions" and report["model"] == "all-MiniLM-L6-v2"
     assert report["settings"]["index"] == str(index) and report["counts"]["questions"] == 3
+    assert report["targets"] == []  # the release gates belong to the bundled seed set only
     assert "report written to" in err
     first = sorted(reports.glob("*.json"))
     assert len(first) == 1 and first[0].with_suffix(".md").is_file()
