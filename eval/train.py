@@ -33,7 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa import config, features, scorer  # noqa: E402
+from qa import config, features, rules, scorer  # noqa: E402
 from qa.evaluate import contains_answer  # noqa: E402
 from qa.scorer import RERANK  # noqa: E402
 
@@ -70,6 +70,7 @@ class Record:
     passage_of: np.ndarray
     length: np.ndarray  # characters of each candidate
     gold: np.ndarray  # per passage: from the gold article
+    rules_right: bool = False  # the default scorer's (qa.rules) extract holds a gold answer: the baseline
     meta: dict[str, Any] = field(default_factory=dict)
 
 
@@ -107,11 +108,12 @@ def open_index(name: str, index_root: Path, embedder: Any) -> Any:
 def collect(
     name: str, index_root: Path, cache: Path, embedder: Any, sample: int | None, question_dates: bool = True
 ) -> list[Record]:
-    """Every question of a set through search and features, as of the question's date (when it has one and
-    `question_dates`) or today, as `qa ask` does; cached by the questions, the feature code and the dates."""
+    """Every question of a set through search and features, as of the question's date (when it has one) or
+    today, as `qa eval` does; with `question_dates` off, with no time logic (`qa eval --no-question-dates`).
+    Cached by the questions, the feature code and the dates."""
     files = SETS[name]["questions"]
     today = date.today().isoformat()
-    key = f"{digest(files)}|{feature_code()}|{sample}|{RERANK}|{question_dates}|{today}"
+    key = f"{digest(files)}|{feature_code()}|{sample}|{RERANK}|{question_dates}|{today}|rules baseline"
     key = hashlib.sha256(key.encode()).hexdigest()[:16]
     path = cache / f"{name}-{key}.pkl"
     if path.exists():
@@ -125,7 +127,8 @@ def collect(
     out = []
     started = time.time()
     for n, (f, q) in enumerate(rows, 1):
-        when = date.fromisoformat(q["date"][:10]) if question_dates and q.get("date") else date.today()
+        # as `qa eval` does: each question as of its own date (else today); without dates, no time logic
+        when = (date.fromisoformat(q["date"][:10]) if q.get("date") else date.today()) if question_dates else None
         out.append(record(retriever, name, f, q, when))
         if n % 200 == 0:
             print(f"{name}: {n}/{len(rows)} questions, {time.time() - started:.0f} s", file=sys.stderr)
@@ -135,13 +138,15 @@ def collect(
     return out
 
 
-def record(retriever: Any, name: str, file: Path, q: dict[str, Any], as_of: date) -> Record:
+def record(retriever: Any, name: str, file: Path, q: dict[str, Any], as_of: date | None) -> Record:
     question = q["question"]
     answers = [str(a) for a in q.get("answers") or []]
     answerable = bool(q.get("answerable", True))
     vector = retriever.embed(question)
     hits = retriever.search(question, k=RERANK, vector=vector, as_of=as_of)
     cands = features.candidates(retriever, hits)
+    by_rules = rules.scored(retriever, question, vector, hits)
+    rules_best = max(by_rules, key=lambda c: c.score).text if by_rules else ""
     X = features.matrix(retriever, features.QuestionCues.of(question, vector, retriever, as_of), cands, hits)
     has = np.array([answerable and contains_answer(c.text, answers) for c in cands], dtype=bool)
     alone = {(c.hit.article_id, c.start): h for c, h in zip(cands, has) if len(c.vectors) == 1}
@@ -165,6 +170,7 @@ def record(retriever: Any, name: str, file: Path, q: dict[str, Any], as_of: date
         passage_of=np.array([c.passage for c in cands], dtype=np.int16),
         length=np.array([len(c.text) for c in cands], dtype=np.int32),
         gold=np.array([h.article_id == gold_id for h in hits], dtype=bool),
+        rules_right=answerable and contains_answer(rules_best, answers),
     )
 
 
@@ -300,6 +306,7 @@ def outcomes(model: scorer.Scorer, records: list[Record], threshold: float | Non
                 "length": int(r.length[ranked.best]) if ranked.best >= 0 else 0,
                 "rank1_before": bool(len(r.gold) and r.gold[0]),
                 "rank1_after": bool(len(r.gold) and r.gold[ranked.order[0]]),
+                "rules_right": r.rules_right,
             }
         )
     return out
@@ -322,6 +329,7 @@ def metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "unanswerable_refused": share(no, lambda r: not r["answered"]),
         "recall@1_fused": share(yes, lambda r: r["rank1_before"]),
         "recall@1_reranked": share(yes, lambda r: r["rank1_after"]),
+        "rules_best_extract_right": share(yes, lambda r: r["rules_right"]),  # the default scorer, same questions
         "mean_extract_chars": round(float(np.mean([r["length"] for r in answered])), 1) if answered else None,
     }
 
@@ -392,7 +400,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--index-root", default=str(EVAL / "reports" / "train-index"))
     p.add_argument("--cache", default=str(EVAL / "reports" / "train-cache"))
     p.add_argument("--no-cv", action="store_true", help="skip cross-validation (the file then has no cv numbers)")
-    p.add_argument("--no-question-dates", action="store_true", help="ask every question as of today, not its own date")
+    p.add_argument("--no-question-dates", action="store_true", help="no time logic: not as of any date")
     args = p.parse_args(argv)
     from qa.embed import ModelEmbedder
 
