@@ -67,6 +67,20 @@ def test_an_article_after_the_as_of_date_never_answers(library):
         assert all(d is None or d.startswith("--") or d <= "2021-01-01" for d in dates), dates
 
 
+def test_no_date_mask_when_no_article_is_dated_after_the_as_of_date(timeline_index, embedder):
+    from qa.retrieve import Retriever
+
+    retriever = Retriever(timeline_index, embedder)
+    try:
+        assert not retriever.dated_after(date(2026, 12, 1)) and retriever.dated_after(date(2020, 1, 1))
+        retriever.search(NEXT, k=3, as_of=date(2026, 12, 1))
+        assert retriever._facets is None  # today's question needs no per-chunk dates loaded
+        hits = retriever.search(NEXT, k=10, as_of=date(2020, 1, 1))
+        assert retriever._facets is not None and all(h.date is None or h.date <= "2020-01-01" for h in hits)
+    finally:
+        retriever.close()
+
+
 def test_filters_keep_every_hit_inside_the_range_and_outlets(library):
     retriever: Retriever = library.retriever()
     inside = Filters(since=date(2021, 1, 1), until=date(2022, 12, 31))
