@@ -250,6 +250,8 @@ class Indexer:
             config.CHUNK_OVERLAP_SENTENCES,
         )
         spans = sorted({(c.start + a, c.start + b) for c in chunks for a, b in c.sentences})
+        if spans and spans[0][0] == 0 and article.text[: spans[0][1]] == article.title:
+            spans = spans[1:]  # the headline: answers and the timeline never take it (1 text in 10 on SciFact)
         sentences = [(a, b, text_digest(article.text[a:b])) for a, b in spans] if self.sentence_vectors else []
         return _Pending(article, [(c.start, c.end, c.hash) for c in chunks], sentences, is_new)
 
