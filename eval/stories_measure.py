@@ -2,13 +2,19 @@
 
 python eval/stories_measure.py sample     # eval/stories_sample.jsonl: shingle sizes, thresholds, groups
 python eval/stories_measure.py cost FILE [BUILD_SECONDS]  # signature + grouping time (SciFact: 600 s build)
+python eval/stories_measure.py index-cost [BEIR_FOLDER] [PAIRS]  # full `qa index` with vs without grouping
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import os
+import shutil
+import sqlite3
+import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,6 +23,7 @@ import numpy as np
 from qa import stories
 
 HERE = Path(__file__).resolve().parent
+SCIFACT = HERE.parent.parent / "shared" / "data" / "scifact"
 
 
 def load(path: Path) -> list[dict[str, str]]:
@@ -140,6 +147,99 @@ def cost(path: Path) -> None:
         print("   group:", [texts[int(i)][:70] for i in group if i.isdigit()])
 
 
+def index_cost(folder: Path, pairs: int) -> None:
+    """Full `qa index` builds of a BEIR corpus (the real model, fp32) with story grouping and without, in
+    fresh index folders, interleaved with the order swapped every pair (with/without, without/with, ...) so
+    a drift of the machine's speed falls on both sides; then one new abstract added to each built index.
+
+    The corpus is BEIR's corpus.jsonl read as `qa eval` reads it (one article per record: title + text, the
+    `_id` as its id, qa.evaluate.index_beir), less its last record, which is the article added afterwards
+    as a file of its own. The builds index sentence vectors as `qa index` does (index_beir skips them)."""
+    from qa import config
+    from qa.embed import ModelEmbedder
+    from qa.indexformat import CATALOG
+    from qa.store import Catalog
+    from qa.sync import Indexer
+
+    class Ungrouped(Indexer):
+        """The Indexer with story grouping off: no signatures computed, no story index loaded or saved
+        (with `_stories` left None, `_step` and `_delete` skip the stories too)."""
+
+        def _load_stories(self, catalog: Catalog) -> bool:
+            return False
+
+        def _signed(self, article_id: str, text: str) -> bytes | None:
+            return None
+
+    work = Path(tempfile.mkdtemp(prefix="qa-index-cost-"))
+    corpus = work / "corpus"
+    corpus.mkdir()
+    lines = [line for line in (folder / "corpus.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    (corpus / "corpus.jsonl").write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
+    added = corpus / "added.jsonl"
+
+    embedder = ModelEmbedder(config.default_model())  # fp32; shared, and loaded before the timings
+    warning = embedder.prepare()
+    print(f"{len(lines) - 1} articles + 1 added; model {embedder.name} fp32{f' ({warning})' if warning else ''}")
+    print(f"work folder {work}; {pairs} pairs, each build in a fresh index folder", flush=True)
+
+    def build(kind: type[Indexer], name: str) -> dict[str, float]:
+        index = work / name
+        started, cpu = time.perf_counter(), time.process_time()  # CPU of all threads: less hit by other work
+        report = kind(corpus, index, embedder).run()
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        added.write_text(lines[-1] + "\n", encoding="utf-8")
+        started = time.perf_counter()
+        one = kind(corpus, index, embedder).run()
+        add_seconds = time.perf_counter() - started
+        added.unlink()
+        db = sqlite3.connect(index / CATALOG)
+        signed = db.execute("SELECT count(minhash) FROM articles").fetchone()[0]
+        db.close()
+        shutil.rmtree(index)
+        label = "with" if kind is Indexer else "without"
+        print(
+            f"  {name} ({label} grouping): build {seconds:.1f} s ({cpu:.1f} CPU s) [{report.summary()}; "
+            f"{signed} signed]; "
+            f"add one article {add_seconds:.2f} s ({100 * add_seconds / seconds:.2f} % of the build, "
+            f"{one.chunks_embedded} chunks embedded)",
+            flush=True,
+        )
+        return {"build": seconds, "cpu": cpu, "add": add_seconds}
+
+    runs: list[tuple[dict[str, float], dict[str, float]]] = []
+    for n in range(pairs):
+        if n % 2 == 0:
+            grouped, ungrouped = build(Indexer, f"with-{n}"), build(Ungrouped, f"without-{n}")
+        else:
+            ungrouped, grouped = build(Ungrouped, f"without-{n}"), build(Indexer, f"with-{n}")
+        runs.append((grouped, ungrouped))
+        print(
+            f"pair {n + 1}: with / without = {grouped['build'] / ungrouped['build']:.3f} "
+            f"(CPU {grouped['cpu'] / ungrouped['cpu']:.3f})",
+            flush=True,
+        )
+    shutil.rmtree(work, ignore_errors=True)
+    ratios = [g["build"] / u["build"] for g, u in runs]
+    cpu_ratios = [g["cpu"] / u["cpu"] for g, u in runs]
+    shares = [g["add"] / g["build"] for g, _ in runs]
+    grouped_s = [g["build"] for g, _ in runs]
+    ungrouped_s = [u["build"] for _, u in runs]
+    print(f"with grouping:    {', '.join(f'{s:.1f}' for s in grouped_s)} s")
+    print(f"without grouping: {', '.join(f'{s:.1f}' for s in ungrouped_s)} s")
+    print(
+        f"with / without per pair: {', '.join(f'{r:.3f}' for r in ratios)}; median {statistics.median(ratios):.3f} "
+        f"(target <= 1.05); CPU seconds {', '.join(f'{r:.3f}' for r in cpu_ratios)}, "
+        f"median {statistics.median(cpu_ratios):.3f}"
+    )
+    add_s = [g["add"] for g, _ in runs]
+    print(
+        f"add one article (with grouping): {', '.join(f'{s:.2f}' for s in add_s)} s; share of the build "
+        f"{', '.join(f'{100 * s:.2f}' for s in shares)} %, median {100 * statistics.median(shares):.2f} % "
+        "(target < 5 %)"
+    )
+
+
 def scale(n: int) -> None:
     import resource
 
@@ -192,6 +292,9 @@ if __name__ == "__main__":
         sample()
     elif sys.argv[1:2] == ["cost"]:
         cost(Path(sys.argv[2]))
+    elif sys.argv[1:2] == ["index-cost"]:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        index_cost(Path(sys.argv[2]) if len(sys.argv) > 2 else SCIFACT, int(sys.argv[3]) if len(sys.argv) > 3 else 2)
     elif sys.argv[1:2] == ["scale"]:
         scale(int(sys.argv[2]) if len(sys.argv) > 2 else 100_000)
     else:
