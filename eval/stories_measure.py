@@ -3,6 +3,7 @@
 python eval/stories_measure.py sample     # eval/stories_sample.jsonl: shingle sizes, thresholds, groups
 python eval/stories_measure.py cost FILE [BUILD_SECONDS]  # signature + grouping time (SciFact: 600 s build)
 python eval/stories_measure.py index-cost [BEIR_FOLDER] [PAIRS]  # full `qa index` with vs without grouping
+python eval/stories_measure.py index-share [BEIR_FOLDER] [ARTICLES]  # grouping's share of one `qa index` build
 """
 
 from __future__ import annotations
@@ -240,6 +241,64 @@ def index_cost(folder: Path, pairs: int) -> None:
     )
 
 
+def index_share(folder: Path, limit: int | None) -> None:
+    """One full `qa index` build of a BEIR corpus (the real model, fp32) with the grouping's own work timed
+    inside it: signatures, LSH adds, loading the story index and writing changed story ids. Both the
+    grouping and the build run in the same minutes, so their ratio holds when the machine's speed swings
+    (the paired builds of index-cost differ by the swing itself). Wall and CPU seconds of this thread
+    (the grouping runs on the indexing thread; the embedding's worker threads do not count in it)."""
+    from qa import config
+    from qa.embed import ModelEmbedder
+    from qa.store import Catalog
+    from qa.sync import Indexer
+
+    spent = {"wall": 0.0, "cpu": 0.0}
+
+    def timed(fn):  # type: ignore[no-untyped-def]
+        def run(*args, **kwargs):  # type: ignore[no-untyped-def]
+            wall, cpu = time.perf_counter(), time.thread_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent["wall"] += time.perf_counter() - wall
+                spent["cpu"] += time.thread_time() - cpu
+
+        return run
+
+    class Timed(Indexer):
+        """The Indexer with its story-group steps timed; `_step` writes the changed story ids after the
+        batch's other rows, so that write is timed through StoryIndex.take_changes and Catalog.set_stories."""
+
+        _load_stories = timed(Indexer._load_stories)
+        _signed = timed(Indexer._signed)
+
+    original_set, original_take = Catalog.set_stories, stories.StoryIndex.take_changes
+    Catalog.set_stories = timed(original_set)  # type: ignore[method-assign]
+    stories.StoryIndex.take_changes = timed(original_take)  # type: ignore[method-assign]
+    work = Path(tempfile.mkdtemp(prefix="qa-index-share-"))
+    corpus = work / "corpus"
+    corpus.mkdir()
+    lines = [line for line in (folder / "corpus.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = lines[:limit] if limit else lines
+    (corpus / "corpus.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    embedder = ModelEmbedder(config.default_model())
+    embedder.prepare()
+    try:
+        wall, cpu, thread = time.perf_counter(), time.process_time(), time.thread_time()
+        report = Timed(corpus, work / "index", embedder).run()
+        wall, cpu, thread = time.perf_counter() - wall, time.process_time() - cpu, time.thread_time() - thread
+    finally:
+        Catalog.set_stories, stories.StoryIndex.take_changes = original_set, original_take  # type: ignore[method-assign]
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"{len(lines)} articles: {report.summary()}")
+    print(
+        f"build {wall:.1f} s wall, {cpu:.1f} CPU s (all threads), {thread:.1f} CPU s on the indexing thread; "
+        f"grouping {spent['wall']:.2f} s wall, {spent['cpu']:.2f} CPU s: "
+        f"{100 * spent['wall'] / wall:.2f} % of the build's wall time, {100 * spent['cpu'] / cpu:.2f} % of its CPU "
+        "(target: <= 5 %)"
+    )
+
+
 def scale(n: int) -> None:
     import resource
 
@@ -295,6 +354,9 @@ if __name__ == "__main__":
     elif sys.argv[1:2] == ["index-cost"]:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         index_cost(Path(sys.argv[2]) if len(sys.argv) > 2 else SCIFACT, int(sys.argv[3]) if len(sys.argv) > 3 else 2)
+    elif sys.argv[1:2] == ["index-share"]:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        index_share(Path(sys.argv[2]) if len(sys.argv) > 2 else SCIFACT, int(sys.argv[3]) if len(sys.argv) > 3 else None)
     elif sys.argv[1:2] == ["scale"]:
         scale(int(sys.argv[2]) if len(sys.argv) > 2 else 100_000)
     else:

@@ -71,6 +71,7 @@ class Record:
     length: np.ndarray  # characters of each candidate
     gold: np.ndarray  # per passage: from the gold article
     rules_right: bool = False  # the default scorer's (qa.rules) extract holds a gold answer: the baseline
+    rules_score: float = float("-inf")  # the rules' best extract's score (answers at >= rules.SCORE_THRESHOLD)
     meta: dict[str, Any] = field(default_factory=dict)
 
 
@@ -113,7 +114,7 @@ def collect(
     Cached by the questions, the feature code and the dates."""
     files = SETS[name]["questions"]
     today = date.today().isoformat()
-    key = f"{digest(files)}|{feature_code()}|{sample}|{RERANK}|{question_dates}|{today}|rules baseline"
+    key = f"{digest(files)}|{feature_code()}|{sample}|{RERANK}|{question_dates}|{today}|rules score"
     key = hashlib.sha256(key.encode()).hexdigest()[:16]
     path = cache / f"{name}-{key}.pkl"
     if path.exists():
@@ -146,7 +147,8 @@ def record(retriever: Any, name: str, file: Path, q: dict[str, Any], as_of: date
     hits = retriever.search(question, k=RERANK, vector=vector, as_of=as_of)
     cands = features.candidates(retriever, hits)
     by_rules = rules.scored(retriever, question, vector, hits)
-    rules_best = max(by_rules, key=lambda c: c.score).text if by_rules else ""
+    rules_top = max(by_rules, key=lambda c: c.score) if by_rules else None
+    rules_best = rules_top.text if rules_top else ""
     X = features.matrix(retriever, features.QuestionCues.of(question, vector, retriever, as_of), cands, hits)
     has = np.array([answerable and contains_answer(c.text, answers) for c in cands], dtype=bool)
     alone = {(c.hit.article_id, c.start): h for c, h in zip(cands, has) if len(c.vectors) == 1}
@@ -171,6 +173,7 @@ def record(retriever: Any, name: str, file: Path, q: dict[str, Any], as_of: date
         length=np.array([len(c.text) for c in cands], dtype=np.int32),
         gold=np.array([h.article_id == gold_id for h in hits], dtype=bool),
         rules_right=answerable and contains_answer(rules_best, answers),
+        rules_score=rules_top.score if rules_top else float("-inf"),
     )
 
 
