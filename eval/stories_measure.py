@@ -356,7 +356,8 @@ if __name__ == "__main__":
         index_cost(Path(sys.argv[2]) if len(sys.argv) > 2 else SCIFACT, int(sys.argv[3]) if len(sys.argv) > 3 else 2)
     elif sys.argv[1:2] == ["index-share"]:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        index_share(Path(sys.argv[2]) if len(sys.argv) > 2 else SCIFACT, int(sys.argv[3]) if len(sys.argv) > 3 else None)
+        articles = int(sys.argv[3]) if len(sys.argv) > 3 else None
+        index_share(Path(sys.argv[2]) if len(sys.argv) > 2 else SCIFACT, articles)
     elif sys.argv[1:2] == ["scale"]:
         scale(int(sys.argv[2]) if len(sys.argv) > 2 else 100_000)
     else:

@@ -47,7 +47,8 @@ def _answers(p: argparse.ArgumentParser) -> None:
         "--scorer",
         choices=("rules", "learned"),
         default="rules",
-        help="rules: the hand-weighted score (default); learned: the model trained on news-quiz (eval/train.py)",
+        help="rules: the hand-weighted score (default); learned: the model trained on news-quiz, squad2 and "
+        "the seeds (eval/train.py)",
     )
 
 

@@ -1,6 +1,7 @@
-"""The learned answer scorer: three small logistic models read from a JSON weights file.
+"""The learned answer scorer: three small linear models read from a JSON weights file.
 
-- candidate: P(this sentence or pair holds the answer) from the features of `qa.features`;
+- candidate: a ranking score of each sentence or pair from the features of `qa.features` (its softmax over
+  the question's extracts is the probability that this one holds the answer: a listwise ranker);
 - passage: the reranker, P(this passage's article is the one that answers), from the passage's best
   candidate and its retrieval scores;
 - confidence: P(the chosen extract is right), calibrated on the chosen extracts of the training

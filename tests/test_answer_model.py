@@ -173,3 +173,5 @@ def test_training_runs_end_to_end_on_a_small_sample(tmp_path: Path) -> None:
     cv = model.meta["cross_validated"]["seeds"]
     assert cv["questions"] == 45 and 0 <= cv["answer_in_extract"] <= 1
     assert [f["fold"] for f in model.meta["cv_folds"]] == ["seeds fold 1", "seeds fold 2", "seeds fold 3"]
+    final = model.meta["never_trained_on"]["seeds-final"]  # measured with the final weights, never fit to
+    assert final["questions"] == 40 and 0 <= final["answer_in_extract"] <= 1
