@@ -19,19 +19,19 @@ from qa import evaluate as ev
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 SQUAD_EVERY = 4
 # (set, scorer): measured at the commit that set them (eval/README.md), floors about 2 points under.
-# news-quiz with the learned scorer is in-sample (it was trained on news-quiz): a regression guard only;
-# squad2 it never saw.
+# The learned scorer is trained on both sets (eval/train.py), so its rows are in-sample: regression guards
+# only; its held-out numbers are the cross-validated ones in qa/weights/answer.json.
 FLOORS = {
     ("news-quiz", "rules"): {"answer_accuracy": 0.61, "unanswerable_flagged": 0.77, "recall@1": 0.92},
-    ("news-quiz", "learned"): {"answer_accuracy": 0.84, "unanswerable_flagged": 0.54, "recall@1": 0.93},
+    ("news-quiz", "learned"): {"answer_accuracy": 0.89, "unanswerable_flagged": 0.50, "recall@1": 0.94},
     ("squad2", "rules"): {"answer_accuracy": 0.74, "unanswerable_flagged": 0.11, "recall@1": 0.81},
-    ("squad2", "learned"): {"answer_accuracy": 0.73, "unanswerable_flagged": 0.05, "recall@1": 0.81},
+    ("squad2", "learned"): {"answer_accuracy": 0.68, "unanswerable_flagged": 0.19, "recall@1": 0.82},
 }
 CEILINGS = {
     ("news-quiz", "rules"): {"answerable_wrongly_flagged": 0.29},
-    ("news-quiz", "learned"): {"answerable_wrongly_flagged": 0.06},
+    ("news-quiz", "learned"): {"answerable_wrongly_flagged": 0.03},
     ("squad2", "rules"): {"answerable_wrongly_flagged": 0.09},
-    ("squad2", "learned"): {"answerable_wrongly_flagged": 0.05},
+    ("squad2", "learned"): {"answerable_wrongly_flagged": 0.14},
 }
 
 pytestmark = pytest.mark.slow
