@@ -148,6 +148,17 @@ def cost(path: Path) -> None:
         print("   group:", [texts[int(i)][:70] for i in group if i.isdigit()])
 
 
+def beir_scratch(folder: Path, prefix: str, keep: int | None) -> tuple[Path, Path, list[str]]:
+    """A fresh work folder whose corpus/corpus.jsonl holds the first `keep` records (all: None) of a BEIR
+    corpus: (work folder, corpus folder, every record's line)."""
+    lines = [line for line in (folder / "corpus.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    corpus = work / "corpus"
+    corpus.mkdir()
+    (corpus / "corpus.jsonl").write_text("\n".join(lines[:keep]) + "\n", encoding="utf-8")
+    return work, corpus, lines
+
+
 def index_cost(folder: Path, pairs: int) -> None:
     """Full `qa index` builds of a BEIR corpus (the real model, fp32) with story grouping and without, in
     fresh index folders, interleaved with the order swapped every pair (with/without, without/with, ...) so
@@ -172,11 +183,7 @@ def index_cost(folder: Path, pairs: int) -> None:
         def _signed(self, article_id: str, text: str) -> bytes | None:
             return None
 
-    work = Path(tempfile.mkdtemp(prefix="qa-index-cost-"))
-    corpus = work / "corpus"
-    corpus.mkdir()
-    lines = [line for line in (folder / "corpus.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
-    (corpus / "corpus.jsonl").write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
+    work, corpus, lines = beir_scratch(folder, "qa-index-cost-", -1)  # the last record is added later
     added = corpus / "added.jsonl"
 
     embedder = ModelEmbedder(config.default_model())  # fp32; shared, and loaded before the timings
@@ -245,8 +252,8 @@ def index_share(folder: Path, limit: int | None) -> None:
     """One full `qa index` build of a BEIR corpus (the real model, fp32) with the grouping's own work timed
     inside it: signatures, LSH adds, loading the story index and writing changed story ids. Both the
     grouping and the build run in the same minutes, so their ratio holds when the machine's speed swings
-    (the paired builds of index-cost differ by the swing itself). Wall and CPU seconds of this thread
-    (the grouping runs on the indexing thread; the embedding's worker threads do not count in it)."""
+    (the paired builds of index-cost differ by the swing itself). The grouping runs on the indexing thread:
+    its CPU seconds are that thread's, set against the whole process's (the embedding's threads too)."""
     from qa import config
     from qa.embed import ModelEmbedder
     from qa.store import Catalog
@@ -275,12 +282,8 @@ def index_share(folder: Path, limit: int | None) -> None:
     original_set, original_take = Catalog.set_stories, stories.StoryIndex.take_changes
     Catalog.set_stories = timed(original_set)  # type: ignore[method-assign]
     stories.StoryIndex.take_changes = timed(original_take)  # type: ignore[method-assign]
-    work = Path(tempfile.mkdtemp(prefix="qa-index-share-"))
-    corpus = work / "corpus"
-    corpus.mkdir()
-    lines = [line for line in (folder / "corpus.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
-    lines = lines[:limit] if limit else lines
-    (corpus / "corpus.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    work, corpus, lines = beir_scratch(folder, "qa-index-share-", limit)
+    lines = lines[:limit]
     embedder = ModelEmbedder(config.default_model())
     embedder.prepare()
     try:

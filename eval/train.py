@@ -52,7 +52,7 @@ SETS: dict[str, dict[str, Any]] = {
 TRAINABLE = [name for name in SETS if name != "seeds-final"]
 L2 = 10.0  # the listwise ranker's L2 penalty on standardised weights (the loss sums over questions)
 SEED_WEIGHT = 1.0
-C = 0.05  # inverse regularisation of the three logistic regressions (0.05 / 0.5 / 5: within 0.005 on news-quiz)
+C = 0.05  # inverse regularisation of the two logistic regressions, passages and confidence (0.05 / 0.5 / 5 tried)
 REFUSED_AT_MOST = 0.05  # the release rule: at most 5 % of answerable questions refused
 
 

@@ -77,7 +77,7 @@ class WeightsError(QAError):
 
 @dataclass
 class Linear:
-    """Standardise, then a dot product: a logistic regression's logit."""
+    """Standardise, then a dot product: a logistic regression's logit, or the listwise ranker's score."""
 
     mean: np.ndarray
     scale: np.ndarray
