@@ -144,15 +144,15 @@ def answer(
     if which not in SCORERS:
         raise QuestionError(f"unknown scorer {which!r}: choose one of {', '.join(SCORERS)}")
     vector = retriever.embed(question)
-    depth = max(k, RERANK if which == "learned" else rules.PASSAGES)  # the passages the scorer reads
+    depth = max(k, RERANK)  # the passages the scorer reads (the rules: the newest report among them)
     hits = retriever.search(question, k=depth, mode=mode, vector=vector, filters=filters, as_of=as_of)
     result = Answer(question=question, answered=False, hits=hits[:k], as_of=as_of, filters=filters)
     if which == "rules":
-        candidates = rules.scored(retriever, question, vector, hits)
+        candidates = rules.scored(retriever, question, vector, hits, as_of)
         if not candidates:
             return result
-        best = max(candidates, key=lambda c: c.score)
-        result.confidence = rules.confidence(best.score)
+        best = max(candidates, key=lambda c: c.rank)
+        result.confidence = rules.confidence(best)
     else:
         model = scorer.load()
         candidates = features.candidates(retriever, hits)

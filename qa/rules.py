@@ -1,12 +1,14 @@
 """The hand-weighted answer score (issue 5), the default scorer: meaning, shared words, the passage's rank,
-less penalties for a missing answer type or edition; its score is mapped to a probability (Platt scaling,
-eval/calibrate.py) so answers carry a calibrated confidence like the learned scorer's (qa.scorer)."""
+less penalties for a missing answer type or edition; the extract shown is the best by that score plus a few
+hand-set priors (RANK_WEIGHTS). Its confidence, the probability that it answers, comes from a small
+logistic regression on its score and cues (eval/calibrate.py), like the learned scorer's (qa.scorer)."""
 
 from __future__ import annotations
 
 import json
-import math
 import re
+from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,12 +19,9 @@ from qa.dates import FUTURE
 from qa.errors import QAError
 from qa.features import ANAPHORIC_OPENER, ANSWER_TYPES, ORDINAL, REASON_OR_MANNER, Candidate
 from qa.retrieve import Hit, Retriever
+from qa.scorer import Linear, sigmoid
 
 PASSAGES = 5  # top passages whose sentences compete for the extract
-# The release criterion applied to the two tuning sets together (eval/questions.jsonl and
-# questions-holdout.jsonl, 77 answerable questions): the best-sentence score below which 5 % of them
-# (3) fall. Grid over the score weights too; see eval/README.md.
-SCORE_THRESHOLD = 0.3258
 PAIR_PENALTY = 0.02  # two adjacent sentences win only when together they answer clearly better
 TYPE_PENALTY = 0.2  # the sentence holds no thing of the kind asked for (no number for "how many" ...)
 ORDINAL_PENALTY = 0.2  # the question names an edition ("the second forum") the sentence does not
@@ -32,11 +31,33 @@ ANAPHORA_PENALTY = 0.05  # "Therefore, ..." alone does not answer a why/how ques
 FORWARD_PENALTY = 0.2
 # a question about what is to come ("next-generation" and "next to" are not)
 FORWARD = re.compile(r"\b(next|upcoming|will|going to|scheduled|planned|set to)\b(?!-)(?! to\b)", re.I)
+# Which extract is shown: its score (above) plus what picks among extracts that match, from qa.features
+# (issue 11; tuned on news-quiz before 2022-07 and the seed tuning sets, eval/README.md): a sentence that
+# lacks the question's rarer words loses, a report older than the newest among the top passages loses (the
+# question is asked as of a date), a "next" extract naming the as-of year or later gains (never a loss: a
+# corpus that ends before the as-of date still names its latest host), the article's first sentence gains,
+# and a pair needs a slightly clearer lead. Whether it answers is the confidence's call (below).
+RANK_WEIGHTS = {"idf_miss": -0.2, "time_older": -0.3, "time_forward": 0.2, "first": 0.02, "pair": -0.01}
 CALIBRATION = Path(__file__).with_name("weights") / "rules.json"
+# What the confidence reads of the shown extract: its score, its lead over the next one, how much older its
+# article is than the newest among the passages, the question's rarer words it and its article lack, and
+# the question's names its article holds (eval/calibrate.py; eval/README.md for what each adds)
+CONFIDENCE_FEATURES = (
+    "score",
+    "lead",
+    "time_older",
+    "idf_miss",
+    "idf_miss_article",
+    "max_miss_article",
+    "names_article",
+)
 
 
-def scored(retriever: Retriever, question: str, vector: np.ndarray, hits: list[Hit]) -> list[Candidate]:
-    """Every sentence (and adjacent pair) of the top passages, with its score."""
+def scored(
+    retriever: Retriever, question: str, vector: np.ndarray, hits: list[Hit], as_of: date | None = None
+) -> list[Candidate]:
+    """Every sentence (and adjacent pair) of the top passages, with its score and its rank score (the
+    extract shown is the one ranked first); `hits`: the search's passages, as of `as_of`."""
     candidates = features.candidates(retriever, hits[:PASSAGES])
     if not candidates:
         return []
@@ -60,24 +81,50 @@ def scored(retriever: Retriever, question: str, vector: np.ndarray, hits: list[H
             c.score -= ANAPHORA_PENALTY
         if forward and not FUTURE.search(c.text):
             c.score -= FORWARD_PENALTY
+    cues = features.QuestionCues.of(question, vector, retriever, as_of)
+    X = features.matrix(retriever, cues, candidates, hits[:PASSAGES])  # age: against the newest of these
+    used = X[:, [features.INDEX[name] for name in RANK_WEIGHTS]]
+    gain_only = np.array([name == "time_forward" for name in RANK_WEIGHTS])
+    priors = np.where(gain_only, np.maximum(used, 0), used) @ np.array(list(RANK_WEIGHTS.values()))
+    for c, prior in zip(candidates, priors):
+        c.rank = c.score + float(prior)
+    ranks = np.array([c.rank for c in candidates])
+    top2 = np.sort(ranks)[-2:]
+    for c, row in zip(candidates, X):
+        runner_up = top2[0] if c.rank == top2[-1] and len(ranks) > 1 else top2[-1]
+        lead = min(c.rank - runner_up, 1.0) if len(ranks) > 1 else 1.0
+        c.judged = np.array([c.score, lead, *(row[features.INDEX[name]] for name in CONFIDENCE_FEATURES[2:])])
     return candidates
 
 
+@dataclass
+class Calibration:
+    """The confidence model: a logistic regression on the shown extract's score, its lead over the next
+    extract and what it and its article leave of the question (CONFIDENCE_FEATURES); its threshold."""
+
+    model: Linear
+    threshold: float
+
+
 @lru_cache(maxsize=1)
-def _calibration() -> tuple[float, float]:
+def _calibration() -> Calibration:
     try:
         data = json.loads(CALIBRATION.read_text())
-        return float(data["a"]), float(data["b"])
+        if tuple(data["features"]) != CONFIDENCE_FEATURES:
+            raise ValueError("made for other features: run `python eval/calibrate.py`")
+        return Calibration(Linear.from_dict(data["model"], len(CONFIDENCE_FEATURES)), float(data["threshold"]))
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise QAError(f"the answer calibration {CALIBRATION} cannot be read ({e}): reinstall qa") from e
 
 
-def confidence(score: float) -> float:
-    """The probability that the extract with this score answers the question (Platt scaling)."""
-    a, b = _calibration()
-    return 1.0 / (1.0 + math.exp(-(a * score + b)))
+def confidence(c: Candidate) -> float:
+    """The probability that this extract, shown, answers the question (scored() must have judged it)."""
+    if c.judged is None:
+        raise ValueError("the candidate was not scored by qa.rules.scored")
+    return float(sigmoid(_calibration().model.logit(c.judged[None, :]))[0])
 
 
 def threshold() -> float:
-    """The confidence below which nothing answers: the score threshold, mapped like any score."""
-    return confidence(SCORE_THRESHOLD)
+    """The confidence below which nothing answers: the release criterion on the seed tuning sets (at most
+    5 % of their answerable questions refused), chosen by eval/calibrate.py."""
+    return _calibration().threshold

@@ -162,13 +162,7 @@ class Scorer:
         passages, pick the extract and say how sure it is."""
         if not len(X):
             return Ranked(np.zeros(0), list(range(passages)), -1, 0.0)
-        logits = self.candidate.logit(X)
-        # Rules, not weights (too rare in news to be learned, and never wrong on the sets measured): a lone
-        # "Therefore, ..." does not answer a why/how question (the reason is in the sentence before, and the
-        # pair holding both competes instead); an extract without the edition the question presupposes
-        # ("the second forum") or without the date or count it asks for answers something else.
-        excluded = np.any(X[:, [INDEX[name] for name in EXCLUDE]] > 0, axis=1)
-        logits[excluded] = EXCLUDED
+        logits = extract_logits(self.candidate, X)
         P = passage_matrix(X, logits, passage_of, passages)
         scores = self.passage.logit(P)
         order = sorted(range(passages), key=lambda j: -scores[j])
@@ -177,6 +171,17 @@ class Scorer:
             return Ranked(logits, order, best, 0.0)
         C = confidence_row(X, logits, best, scores[passage_of[best]])
         return Ranked(logits, order, best, float(sigmoid(self.confidence.logit(C[None, :]))[0]))
+
+
+def extract_logits(candidate: Linear, X: np.ndarray) -> np.ndarray:
+    """The ranker's score of each extract, less the ones a rule excludes."""
+    logits = candidate.logit(X)
+    # Rules, not weights (too rare in news to be learned, and never wrong on the sets measured): a lone
+    # "Therefore, ..." does not answer a why/how question (the reason is in the sentence before, and the
+    # pair holding both competes instead).
+    excluded = np.any(X[:, [INDEX[name] for name in EXCLUDE]] > 0, axis=1)
+    logits[excluded] = EXCLUDED
+    return logits
 
 
 def passage_matrix(X: np.ndarray, logits: np.ndarray, passage_of: np.ndarray, passages: int) -> np.ndarray:
