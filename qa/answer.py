@@ -144,7 +144,8 @@ def answer(
     if which not in SCORERS:
         raise QuestionError(f"unknown scorer {which!r}: choose one of {', '.join(SCORERS)}")
     vector = retriever.embed(question)
-    depth = max(k, RERANK)  # the passages the scorer reads (the rules: the newest report among them)
+    # the learned scorer reads 30 passages; the rules the top 5 of the same search (as eval/calibrate.py did)
+    depth = max(k, RERANK)
     hits = retriever.search(question, k=depth, mode=mode, vector=vector, filters=filters, as_of=as_of)
     result = Answer(question=question, answered=False, hits=hits[:k], as_of=as_of, filters=filters)
     if which == "rules":

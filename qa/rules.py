@@ -17,7 +17,7 @@ import numpy as np
 from qa import features
 from qa.dates import FUTURE
 from qa.errors import QAError
-from qa.features import ANAPHORIC_OPENER, ANSWER_TYPES, ORDINAL, REASON_OR_MANNER, Candidate
+from qa.features import Candidate
 from qa.retrieve import Hit, Retriever
 from qa.scorer import Linear, sigmoid
 
@@ -38,6 +38,20 @@ FORWARD = re.compile(r"\b(next|upcoming|will|going to|scheduled|planned|set to)\
 # corpus that ends before the as-of date still names its latest host), the article's first sentence gains,
 # and a pair needs a slightly clearer lead. Whether it answers is the confidence's call (below).
 RANK_WEIGHTS = {"idf_miss": -0.2, "time_older": -0.3, "time_forward": 0.2, "first": 0.02, "pair": -0.01}
+# The score, from qa.features' columns: meaning (the best sentence's cosine), shared words (rarer ones weigh
+# more), the passage's fused score against the best one's (no bonus when nothing matches), less the pair,
+# answer-type (any of the three kinds), edition and "Therefore," penalties above
+SCORE_WEIGHTS = {
+    "cos": 0.45,
+    "lex": 0.15,
+    "passage_fused": 0.1,
+    "pair": -PAIR_PENALTY,
+    "missing_when": -TYPE_PENALTY,
+    "missing_count": -TYPE_PENALTY,
+    "missing_name": -TYPE_PENALTY,
+    "ordinal_missing": -ORDINAL_PENALTY,
+    "anaphora": -ANAPHORA_PENALTY,
+}
 CALIBRATION = Path(__file__).with_name("weights") / "rules.json"
 # What the confidence reads of the shown extract: its score, its lead over the next one, how much older its
 # article is than the newest among the passages, the question's rarer words it and its article lack, and
@@ -61,28 +75,12 @@ def scored(
     candidates = features.candidates(retriever, hits[:PASSAGES])
     if not candidates:
         return []
-    kind = features.expected_type(question)
-    ordinals = features.question_ordinals(question)
-    reason_or_manner = bool(REASON_OR_MANNER.search(question))
-    forward = bool(FORWARD.search(question))
-    lexical = features.lexical_overlap(
-        features.content_words(question), [features.content_words(c.text) for c in candidates]
-    )
-    best_hit = max(h.score for h in hits)
-    for c, lex in zip(candidates, lexical):
-        dense = float(np.max(c.vectors @ vector))
-        passage = max(c.hit.score, 0.0) / best_hit if best_hit > 0 else 0.0  # no bonus when nothing matches
-        c.score = 0.45 * dense + 0.15 * lex + 0.1 * passage - PAIR_PENALTY * (len(c.vectors) - 1)
-        if kind and not ANSWER_TYPES[kind].search(c.text):
-            c.score -= TYPE_PENALTY
-        if ordinals and not ordinals <= {m.group().lower() for m in ORDINAL.finditer(c.text)}:
-            c.score -= ORDINAL_PENALTY
-        if reason_or_manner and len(c.vectors) == 1 and ANAPHORIC_OPENER.match(c.text):
-            c.score -= ANAPHORA_PENALTY
-        if forward and not FUTURE.search(c.text):
-            c.score -= FORWARD_PENALTY
     cues = features.QuestionCues.of(question, vector, retriever, as_of)
     X = features.matrix(retriever, cues, candidates, hits[:PASSAGES])  # age: against the newest of these
+    scores = X[:, [features.INDEX[name] for name in SCORE_WEIGHTS]] @ np.array(list(SCORE_WEIGHTS.values()))
+    forward = bool(FORWARD.search(question))  # read here: the feature needs an as-of date, this penalty does not
+    for c, score in zip(candidates, scores):
+        c.score = float(score) - (FORWARD_PENALTY if forward and not FUTURE.search(c.text) else 0.0)
     used = X[:, [features.INDEX[name] for name in RANK_WEIGHTS]]
     gain_only = np.array([name == "time_forward" for name in RANK_WEIGHTS])
     priors = np.where(gain_only, np.maximum(used, 0), used) @ np.array(list(RANK_WEIGHTS.values()))
