@@ -53,9 +53,12 @@ SCORE_WEIGHTS = {
     "anaphora": -ANAPHORA_PENALTY,
 }
 CALIBRATION = Path(__file__).with_name("weights") / "rules.json"
-# What the confidence reads of the shown extract: its score, its lead over the next one, how much older its
-# article is than the newest among the passages, the question's rarer words it and its article lack, and
-# the question's names its article holds (eval/calibrate.py; eval/README.md for what each adds)
+# What scored() records of each extract for its confidence (Candidate.judged): its score, its lead over the
+# next one, and every cue qa.features has of it
+CUES = ("score", "lead", *features.FEATURES)
+# The cues the confidence reads, chosen by forward selection on validation questions (`python
+# eval/calibrate.py --select`; eval/README.md): meaning, shared and missing words, names, the answer type,
+# numbers, editions, time and the passage's rank
 CONFIDENCE_FEATURES = (
     "score",
     "lead",
@@ -64,7 +67,26 @@ CONFIDENCE_FEATURES = (
     "idf_miss_article",
     "max_miss_article",
     "names_article",
+    "lex",
+    "ordinal_match",
+    "passage_fused",
+    "q_relative",
+    "new_names",
+    "missing_name",
+    "type_expected",
+    "length",
+    "passage_cos",
+    "new_numbers",
+    "passage_rank",
+    "first",
+    "lex_gap",
+    "time_recency",
+    "ordinal_missing",
+    "q_pins",
+    "number_missing",
+    "year_article",
 )
+_COLUMNS = [CUES.index(name) for name in CONFIDENCE_FEATURES]
 
 
 def scored(
@@ -91,14 +113,14 @@ def scored(
     for c, row in zip(candidates, X):
         runner_up = top2[0] if c.rank == top2[-1] and len(ranks) > 1 else top2[-1]
         lead = min(c.rank - runner_up, 1.0) if len(ranks) > 1 else 1.0
-        c.judged = np.array([c.score, lead, *(row[features.INDEX[name]] for name in CONFIDENCE_FEATURES[2:])])
+        c.judged = np.concatenate([[c.score, lead], row])
     return candidates
 
 
 @dataclass
 class Calibration:
     """The confidence model: a logistic regression on the shown extract's score, its lead over the next
-    extract and what it and its article leave of the question (CONFIDENCE_FEATURES); its threshold."""
+    extract and its cues (CONFIDENCE_FEATURES); its threshold."""
 
     model: Linear
     threshold: float
@@ -119,7 +141,7 @@ def confidence(c: Candidate) -> float:
     """The probability that this extract, shown, answers the question (scored() must have judged it)."""
     if c.judged is None:
         raise ValueError("the candidate was not scored by qa.rules.scored")
-    return float(sigmoid(_calibration().model.logit(c.judged[None, :]))[0])
+    return float(sigmoid(_calibration().model.logit(c.judged[None, _COLUMNS]))[0])
 
 
 def threshold() -> float:

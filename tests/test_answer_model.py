@@ -146,7 +146,7 @@ def test_the_default_scorer_has_a_calibrated_confidence(small):
     p = []
     for score in np.linspace(-0.2, 0.9, 12):
         best.judged = cues.copy()
-        best.judged[rules.CONFIDENCE_FEATURES.index("score")] = score
+        best.judged[rules.CUES.index("score")] = score
         p.append(rules.confidence(best))
     assert all(b > a for a, b in zip(p, p[1:])) and 0 < p[0] < p[-1] < 1
 
