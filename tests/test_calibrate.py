@@ -13,7 +13,7 @@ from qa import rules
 from .conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "eval"))
-import calibrate  # noqa: E402
+import calibrate
 
 
 def rows_where(cue: str, n: int, label: str, rng: np.random.Generator, when: str = "") -> list[dict]:
