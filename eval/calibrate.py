@@ -11,8 +11,9 @@ tuning set weighing the same.
 Validation, never the held-out questions: fitted on news-quiz before July 2022 and the seed tuning sets,
 the mean Brier score on news-quiz July-December 2022 and on the seed test set chooses the regularisation
 C, and with --select the cues themselves (forward selection from the first release's cues; the list it
-prints is CONFIDENCE_FEATURES). The "no answer" threshold is the release criterion on the seed tuning
-sets: the confidence below which 5 % of their answerable questions fall.
+prints is CONFIDENCE_FEATURES). The "no answer" threshold is the release criterion on the questions it
+is fitted on: the confidence below which 5 % of their answerable questions fall, each set weighing the
+same (news-quiz as much as each seed tuning set).
 
 Reported: the fit on news-quiz before 2023 plus the seed tuning sets, tested on news-quiz 2023 (Brier
 score, mean confidence against the share right in five bins, and answer in extract / answerable refused /
@@ -80,8 +81,8 @@ def columns(names: list[str] | tuple[str, ...]) -> list[int]:
 
 
 def fit(rows: list[dict], names: list[str] | tuple[str, ...], C: float) -> tuple[Linear, float]:
-    """The confidence model on these cues (news-quiz and each seed tuning set weighing the same in total)
-    and its threshold (the 5 % rule on the seed tuning sets)."""
+    """The confidence model on these cues and its threshold: the confidence below which 5 % of the
+    answerable questions fall (news-quiz and each seed tuning set weighing the same, in both)."""
     from sklearn.linear_model import LogisticRegression
 
     X = np.vstack([r["x"][columns(names)] for r in rows])
@@ -92,8 +93,12 @@ def fit(rows: list[dict], names: list[str] | tuple[str, ...], C: float) -> tuple
     scale[scale < 1e-6] = 1.0
     lr = LogisticRegression(C=C, max_iter=5000).fit((X - mean) / scale, y, sample_weight=weight / weight.mean())
     model = Linear(mean, scale, lr.coef_[0].astype(np.float64), float(lr.intercept_[0]))
-    seeds = sorted(confidences(model, [r for r in rows if r["set"] in SEED_SETS and r["answerable"]], names))
-    return model, float(seeds[int(REFUSED_AT_MOST * len(seeds))])
+    answerable = [r for r in rows if r["answerable"]]
+    counts = {s: sum(1 for r in answerable if r["set"] == s) for s in sizes}
+    order = np.argsort(confidences(model, answerable, names))
+    share = np.cumsum([1.0 / counts[answerable[i]["set"]] for i in order])
+    below = int(np.searchsorted(share / share[-1], REFUSED_AT_MOST))  # those before it weigh under 5 %
+    return model, float(confidences(model, [answerable[order[below]]], names)[0])
 
 
 def confidences(model: Linear, rows: list[dict], names: list[str] | tuple[str, ...]) -> np.ndarray:
@@ -183,7 +188,8 @@ def main() -> None:
         "tuning set weigh the same",
         "validation": f"C and the features: mean Brier score on news-quiz {VALIDATION[0]}..{VALIDATION[1]} and "
         f"eval/{SEED_VALIDATION}, fitted on news-quiz before {VALIDATION[0]} and the seed tuning sets",
-        "rule": "threshold: the confidence below which 5 % of the seed tuning sets' answerable questions fall",
+        "rule": "threshold: the confidence below which 5 % of the answerable questions fall, news-quiz and each "
+        "seed tuning set weighing the same",
         "trained_on": ["shared/data/news-quiz/questions.jsonl (as of each question's date)"]
         + [f"eval/{n}" for n in SEED_SETS],
         "questions": len(news) + len(seeds),

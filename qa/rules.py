@@ -145,6 +145,6 @@ def confidence(c: Candidate) -> float:
 
 
 def threshold() -> float:
-    """The confidence below which nothing answers: the release criterion on the seed tuning sets (at most
-    5 % of their answerable questions refused), chosen by eval/calibrate.py."""
+    """The confidence below which nothing answers: the release criterion (at most 5 % of the answerable
+    questions refused, news-quiz and each seed tuning set weighing the same), chosen by eval/calibrate.py."""
     return _calibration().threshold
