@@ -85,7 +85,7 @@ def fit(rows: list[dict], names: list[str] | tuple[str, ...], C: float) -> tuple
     answerable questions fall (news-quiz and each seed tuning set weighing the same, in both)."""
     from sklearn.linear_model import LogisticRegression
 
-    X = np.vstack([r["x"][columns(names)] for r in rows])
+    X = np.vstack([r["x"] for r in rows])[:, columns(names)]
     y = np.array([r["right"] for r in rows], dtype=int)
     sizes = {s: sum(1 for r in rows if r["set"] == s) for s in {r["set"] for r in rows}}
     weight = np.array([1.0 / sizes[r["set"]] for r in rows])
@@ -95,14 +95,15 @@ def fit(rows: list[dict], names: list[str] | tuple[str, ...], C: float) -> tuple
     model = Linear(mean, scale, lr.coef_[0].astype(np.float64), float(lr.intercept_[0]))
     answerable = [r for r in rows if r["answerable"]]
     counts = {s: sum(1 for r in answerable if r["set"] == s) for s in sizes}
-    order = np.argsort(confidences(model, answerable, names))
+    p = confidences(model, answerable, names)
+    order = np.argsort(p)
     share = np.cumsum([1.0 / counts[answerable[i]["set"]] for i in order])
     below = int(np.searchsorted(share / share[-1], REFUSED_AT_MOST))  # those before it weigh under 5 %
-    return model, float(confidences(model, [answerable[order[below]]], names)[0])
+    return model, float(p[order[below]])
 
 
 def confidences(model: Linear, rows: list[dict], names: list[str] | tuple[str, ...]) -> np.ndarray:
-    out: np.ndarray = sigmoid(model.logit(np.vstack([r["x"][columns(names)] for r in rows])))
+    out: np.ndarray = sigmoid(model.logit(np.vstack([r["x"] for r in rows])[:, columns(names)]))
     return out
 
 

@@ -268,7 +268,7 @@ class Candidate:
     first: bool = False  # the first sentence of its article
     score: float = 0.0
     rank: float = 0.0  # what orders the extracts when it differs from the score (qa.rules)
-    judged: np.ndarray | None = None  # what the rules' confidence model reads of it (qa.rules)
+    judged: np.ndarray | None = None  # its cues for the rules' confidence (qa.rules.CUES)
 
 
 def candidates(retriever: Retriever, hits: list[Hit]) -> list[Candidate]:
