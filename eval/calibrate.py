@@ -3,17 +3,18 @@
     python eval/calibrate.py [--news-index DIR] [--seed-index DIR] [--select]
 
 Every question of news-quiz (as of its own date) and of the seed sets is answered with the rules scorer;
-the shown extract's cues (qa.rules.CUES: its score, its lead over the next extract and every qa.features
-column of it) and whether it holds a gold answer (never, for a question the corpus cannot answer) are
-fitted by logistic regression on the cues qa.rules.CONFIDENCE_FEATURES names, news-quiz and each seed
-tuning set weighing the same.
+the shown extract's cues (qa.rules.CUES: its score, its lead over the next extract, its late interaction
+with the question and every qa.features column of it) and whether it holds a gold answer (never, for a
+question the corpus cannot answer) are fitted by logistic regression on the cues
+qa.rules.CONFIDENCE_FEATURES names, the two corpora weighing the same: news-quiz, and the seed tuning
+sets together.
 
 Validation, never the held-out questions: fitted on news-quiz before July 2022 and the seed tuning sets,
 the mean Brier score on news-quiz July-December 2022 and on the seed test set chooses the regularisation
 C, and with --select the cues themselves (forward selection from the first release's cues; the list it
 prints is CONFIDENCE_FEATURES). The "no answer" threshold is the release criterion on the questions it
-is fitted on: the confidence below which 5 % of their answerable questions fall, each set weighing the
-same (news-quiz as much as each seed tuning set).
+is fitted on: the confidence below which 5 % of their answerable questions fall, the two corpora
+weighing the same (news-quiz as much as the seed tuning sets together).
 
 Reported: the fit on news-quiz before 2023 plus the seed tuning sets, tested on news-quiz 2023 (Brier
 score, mean confidence against the share right in five bins, and answer in extract / answerable refused /
@@ -82,7 +83,7 @@ def columns(names: list[str] | tuple[str, ...]) -> list[int]:
 
 def fit(rows: list[dict], names: list[str] | tuple[str, ...], C: float) -> tuple[Linear, float]:
     """The confidence model on these cues and its threshold: the confidence below which 5 % of the
-    answerable questions fall (news-quiz and each seed tuning set weighing the same, in both)."""
+    answerable questions fall (each set, r["set"], weighing the same in both)."""
     from sklearn.linear_model import LogisticRegression
 
     X = np.vstack([r["x"] for r in rows])[:, columns(names)]
@@ -163,13 +164,14 @@ def main() -> None:
     args = ap.parse_args()
     news = collect(DATA / "corpus", Path(args.news_index), ev.load_questions(DATA / "questions.jsonl"), "news-quiz")
 
-    def seed_rows(name: str) -> list[dict]:
-        return collect(ROOT / "qa" / "seeds", Path(args.seed_index), ev.load_questions(ROOT / "eval" / name), name)
+    def seed_rows(name: str, label: str) -> list[dict]:
+        return collect(ROOT / "qa" / "seeds", Path(args.seed_index), ev.load_questions(ROOT / "eval" / name), label)
 
     rows = {
         "news-quiz": news,
-        "seeds": [row for name in SEED_SETS for row in seed_rows(name)],
-        "seed test": seed_rows(SEED_VALIDATION),
+        # one set: the seeds' 103 tuning questions weigh as much as news-quiz's 1,420, not twice as much
+        "seeds": [row for name in SEED_SETS for row in seed_rows(name, "seeds")],
+        "seed test": seed_rows(SEED_VALIDATION, SEED_VALIDATION),
     }
     if args.select:
         print("CONFIDENCE_FEATURES =", tuple(select(rows)))
@@ -185,12 +187,12 @@ def main() -> None:
         "features": list(rules.CONFIDENCE_FEATURES),
         "threshold": math.floor(threshold * 1e4) / 1e4,  # rounded down: the question at it stays answered
         "model": model.to_dict(),
-        "learner": f"scikit-learn LogisticRegression(C={C}) on standardised features; news-quiz and each seed "
-        "tuning set weigh the same",
+        "learner": f"scikit-learn LogisticRegression(C={C}) on standardised features; news-quiz and the seed "
+        "tuning sets together weigh the same",
         "validation": f"C and the features: mean Brier score on news-quiz {VALIDATION[0]}..{VALIDATION[1]} and "
         f"eval/{SEED_VALIDATION}, fitted on news-quiz before {VALIDATION[0]} and the seed tuning sets",
-        "rule": "threshold: the confidence below which 5 % of the answerable questions fall, news-quiz and each "
-        "seed tuning set weighing the same",
+        "rule": "threshold: the confidence below which 5 % of the answerable questions fall, news-quiz and "
+        "the seed tuning sets together weighing the same",
         "trained_on": ["shared/data/news-quiz/questions.jsonl (as of each question's date)"]
         + [f"eval/{n}" for n in SEED_SETS],
         "questions": len(news) + len(seeds),

@@ -269,24 +269,31 @@ class Candidate:
     score: float = 0.0
     rank: float = 0.0  # what orders the extracts when it differs from the score (qa.rules)
     judged: np.ndarray | None = None  # its cues for the rules' confidence (qa.rules.CUES)
+    tokens: np.ndarray | None = None  # its content word pieces (qa.tokens); None when the index has none
+    late: float = 0.0  # their late interaction with the question's (qa.rules; 0 when not computed)
 
 
 def candidates(retriever: Retriever, hits: list[Hit]) -> list[Candidate]:
     """Every sentence of the passages, then every pair of adjacent sentences (one passage holding both)."""
+    from qa import tokens as qa_tokens  # qa.tokens reads this module's stopwords
+
     seen: set[tuple[str, int]] = set()
     singles: list[Candidate] = []
     for n, hit in enumerate(hits):
         article = retriever.article(hit.article_id)
         if article is None:
             continue
-        for start, end, vector in retriever.catalog.sentences_in(hit.article_id, hit.start, hit.end):
+        for start, end, vector, pieces in retriever.catalog.sentences_in(hit.article_id, hit.start, hit.end):
             if start == 0 and article.text[:end] == article.title:
                 continue  # the headline names the story; an answer is a sentence of it
             if (hit.article_id, start) in seen:
                 continue  # a sentence shared by overlapping passages competes once
             seen.add((hit.article_id, start))
             first = not article.text[:start].strip() or article.text[:start].strip() == article.title
-            singles.append(Candidate(hit, n, start, end, vector.reshape(1, -1), article.text[start:end], first))
+            tokens = qa_tokens.from_bytes(pieces) if pieces is not None else None
+            singles.append(
+                Candidate(hit, n, start, end, vector.reshape(1, -1), article.text[start:end], first, tokens=tokens)
+            )
     return singles + _pairs(retriever, singles)
 
 
@@ -305,7 +312,8 @@ def _pairs(retriever: Retriever, sentences: list[Candidate]) -> list[Candidate]:
         if owner is not None:  # the passage shown must hold both sentences
             vectors = np.vstack([a.vectors, b.vectors])
             text = article.text[a.start : b.end]
-            out.append(Candidate(owner.hit, owner.passage, a.start, b.end, vectors, text, a.first))
+            both = np.vstack([a.tokens, b.tokens]) if a.tokens is not None and b.tokens is not None else None
+            out.append(Candidate(owner.hit, owner.passage, a.start, b.end, vectors, text, a.first, tokens=both))
     return out
 
 

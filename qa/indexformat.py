@@ -75,9 +75,16 @@ def _m3_stories(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS articles_story ON articles(story)")
 
 
+def _m4_sentence_tokens(db: sqlite3.Connection) -> None:
+    """Each sentence's word pieces for late interaction (qa.tokens). Older sentences have none until
+    `qa index --rebuild` embeds them again; an extract without them is ranked as before."""
+    if "tokens" not in _columns(db, "sentences"):
+        db.execute("ALTER TABLE sentences ADD COLUMN tokens BLOB")
+
+
 # Numbered steps, applied in order inside one transaction; PRAGMA user_version counts those applied.
 # Append new steps; never edit one that has shipped.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_base, _m2_text_hash, _m3_stories]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_base, _m2_text_hash, _m3_stories, _m4_sentence_tokens]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from qa import tokens
 from qa.config import MAX_QUESTION_CHARS
 from qa.dates import TimeFeatures, TimeScope, article_ordinal, time_features, time_scope
 from qa.embed import Embedder
@@ -122,6 +123,7 @@ class Retriever:
         self._articles: dict[str, ArticleRow] = {}
         self._facets: ChunkFacets | None = None
         self._latest_day: int | None = None  # the latest article date (ordinal), read on the first question
+        self._last_question: tuple[str, np.ndarray, np.ndarray | None] | None = None  # its vector and pieces
 
     def _note(self, problem: DerivedUnusable) -> None:
         if problem.damaged:
@@ -135,7 +137,25 @@ class Retriever:
         return int(self.faiss.ntotal)
 
     def embed(self, question: str) -> np.ndarray:
-        return np.asarray(self.embedder.encode_queries([question])[0], dtype=np.float32)
+        return self._embedded(question)[1]
+
+    def question_tokens(self, question: str) -> np.ndarray | None:
+        """The question's content word pieces for late interaction (qa.tokens), from the run that gave its
+        vector; None when the embedder gives none."""
+        return self._embedded(question)[2]
+
+    def _embedded(self, question: str) -> tuple[str, np.ndarray, np.ndarray | None]:
+        last = self._last_question  # one tuple, replaced whole: safe to read from another thread
+        if last is not None and last[0] == question:
+            return last
+        with_tokens = getattr(self.embedder, "encode_question", None)  # a test stand-in may have none
+        if with_tokens is not None and tokens.supported(self.embedder.name):
+            vector, states = with_tokens(question)
+            pieces = tokens.compress(*states) if states is not None else None
+        else:
+            vector, pieces = self.embedder.encode_queries([question])[0], None
+        self._last_question = last = (question, np.asarray(vector, dtype=np.float32), pieces)
+        return last
 
     def story_members(self, story: str) -> list[ArticleRow]:
         """Every article of a story, oldest first (a story of one article: that article)."""

@@ -279,11 +279,14 @@ class Catalog:
             ],
         )
 
-    def put_sentences(self, article_id: str, sentences: Iterable[tuple[int, int, str, np.ndarray]]) -> None:
+    def put_sentences(
+        self, article_id: str, sentences: Iterable[tuple[int, int, str, np.ndarray, bytes | None]]
+    ) -> None:
+        """(start, end, hash, vector, word pieces from qa.tokens or None) of each sentence."""
         # float16 halves the space; cosine scores move by < 1e-3
         self.db.executemany(
-            'INSERT INTO sentences (article_id, start, "end", hash, vector) VALUES (?, ?, ?, ?, ?)',
-            [(article_id, a, b, h, vec.astype(np.float16).tobytes()) for a, b, h, vec in sentences],
+            'INSERT INTO sentences (article_id, start, "end", hash, vector, tokens) VALUES (?, ?, ?, ?, ?, ?)',
+            [(article_id, a, b, h, vec.astype(np.float16).tobytes(), t) for a, b, h, vec, t in sentences],
         )
 
     def put_file(self, path: str, digest: str, size: int, mtime_ns: int, error: str | None = None) -> None:
@@ -338,6 +341,17 @@ class Catalog:
                 out[h] = np.frombuffer(blob, dtype=dtype).astype(np.float32)
         return out
 
+    def known_tokens(self, hashes: Iterable[str]) -> dict[str, bytes]:
+        """Sentences' stored word pieces (qa.tokens) by text hash, for the ones that have them."""
+        out: dict[str, bytes] = {}
+        wanted = list(set(hashes))
+        for i in range(0, len(wanted), 500):
+            part = wanted[i : i + 500]
+            marks = ",".join("?" * len(part))
+            sql = f"SELECT hash, tokens FROM sentences WHERE hash IN ({marks}) AND tokens IS NOT NULL"
+            out.update(self.db.execute(sql, part).fetchall())
+        return out
+
     def counts(self) -> tuple[int, int]:
         """(articles indexed, duplicates not counted; chunks)."""
         articles = self.db.execute("SELECT count(*) FROM articles WHERE duplicate_of IS NULL").fetchone()[0]
@@ -368,13 +382,14 @@ class Catalog:
         ).fetchall()
         return {r[0]: ChunkRow(*r) for r in rows}
 
-    def sentences_in(self, article_id: str, start: int, end: int) -> list[tuple[int, int, np.ndarray]]:
+    def sentences_in(self, article_id: str, start: int, end: int) -> list[tuple[int, int, np.ndarray, bytes | None]]:
+        """(start, end, vector, word pieces or None) of the article's sentences inside [start, end)."""
         rows = self.db.execute(
-            'SELECT start, "end", vector FROM sentences WHERE article_id = ? AND start >= ? AND "end" <= ? '
+            'SELECT start, "end", vector, tokens FROM sentences WHERE article_id = ? AND start >= ? AND "end" <= ? '
             "ORDER BY start",
             (article_id, start, end),
         ).fetchall()
-        return [(a, b, np.frombuffer(v, dtype=np.float16).astype(np.float32)) for a, b, v in rows]
+        return [(a, b, np.frombuffer(v, dtype=np.float16).astype(np.float32), t) for a, b, v, t in rows]
 
     def all_chunk_vectors(self) -> tuple[np.ndarray, np.ndarray]:
         ids, vecs = [], []

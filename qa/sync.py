@@ -18,11 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from qa import config
+from qa import config, tokens
 from qa.chunk import chunk_text
 from qa.corpus import Staleness, check_corpus, file_digest_or_blank, relative_paths, staleness, stat_or_zero
 from qa.digest import file_digest, text_digest
 from qa.embed import Embedder
+from qa.embed import Progress as EmbedProgress
 from qa.errors import IndexCorrupt, IndexMismatch, QAError
 from qa.indexformat import CATALOG, STAGING, index_settings
 from qa.ingest import Article, Unreadable, parse_file, printable
@@ -273,6 +274,7 @@ class Indexer:
                     self._finish_file(catalog, rel, file_rows[rel])
         known_chunks = catalog.known_vectors("chunks", (c[2] for p in pending for c in p.chunks), np.float32)
         known_sents = catalog.known_vectors("sentences", (s[2] for p in pending for s in p.sentences), np.float16)
+        known_pieces = catalog.known_tokens(s[2] for p in pending for s in p.sentences)
         total = sum(1 for p in pending for c in p.chunks if c[2] not in known_chunks) + len(
             {s[2] for p in pending for s in p.sentences} - set(known_sents)
         )
@@ -298,6 +300,7 @@ class Indexer:
             # scratch by ~1.7 kB per text embedded: ~580 MB for 100k chunks and their 242k sentences.
             batch_chunks = catalog.known_vectors("chunks", chunks_wanted, np.float32)
             batch_sents = catalog.known_vectors("sentences", sents_wanted, np.float16)
+            batch_pieces = catalog.known_tokens(sents_wanted)
             if batch_chunks or batch_sents:
                 wanted = (chunks_wanted - batch_chunks.keys()) | (sents_wanted - batch_sents.keys())
                 texts = {h: text for h, text in texts.items() if h in wanted}
@@ -313,25 +316,40 @@ class Indexer:
                     warning = self.embedder.prepare()
                     if warning:
                         self.report.warnings.append(warning)
-                vectors = self.embedder.encode([texts[h] for h in hashes], progress=embedded)
+                vectors, pieces = self._embed([texts[h] for h in hashes], [h in sents_wanted for h in hashes], embedded)
                 fresh = dict(zip(hashes, vectors))
+                fresh_pieces = {hashes[i]: blob for i, blob in pieces.items()}
                 done += len(hashes)
             else:
-                fresh = {}
+                fresh, fresh_pieces = {}, {}
             # an article's new vectors go into batch_* (via the ChainMap) and serve the rest of the batch
             reuse_chunks, reuse_sents = ChainMap(batch_chunks, known_chunks), ChainMap(batch_sents, known_sents)
+            reuse_pieces = ChainMap(fresh_pieces, batch_pieces, known_pieces)
             with self._step(catalog):
                 for n in range(start, end):
-                    self._commit_article(catalog, pending[n], reuse_chunks, reuse_sents, fresh)
+                    self._commit_article(catalog, pending[n], reuse_chunks, reuse_sents, fresh, reuse_pieces)
                     rel = pending[n].article.path
                     if last_of_file.get(rel) == n:
                         self._finish_file(catalog, rel, file_rows[rel])
             start = end
             del fresh, texts, reuse_chunks, reuse_sents, batch_chunks, batch_sents
+            del fresh_pieces, batch_pieces, reuse_pieces
             release_freed_memory()
         return bool(pending)
 
-    def _commit_article(self, catalog: Catalog, p: _Pending, known_chunks, known_sents, fresh) -> None:  # type: ignore[no-untyped-def]
+    def _embed(
+        self, texts: list[str], is_sentence: list[bool], progress: EmbedProgress
+    ) -> tuple[np.ndarray, dict[int, bytes]]:
+        """The texts' vectors, and the sentences' word pieces for late interaction (qa.tokens) from the same
+        run, when the embedder gives them and the stored token basis was fitted to its model."""
+        with_tokens = getattr(self.embedder, "encode_with_tokens", None)
+        if with_tokens is None or not tokens.supported(self.embedder.name):
+            return self.embedder.encode(texts, progress=progress), {}
+        rows = {i for i, sentence in enumerate(is_sentence) if sentence}
+        vectors, states = with_tokens(texts, progress, rows)
+        return vectors, {i: tokens.to_bytes(tokens.compress(*states[i])) for i in states}
+
+    def _commit_article(self, catalog: Catalog, p: _Pending, known_chunks, known_sents, fresh, pieces) -> None:  # type: ignore[no-untyped-def]
         a = p.article
         catalog.delete_article(a.id)  # a copy of its old text, if any, inherits the old chunks
         minhash = self._signed(a.id, a.text)
@@ -362,11 +380,12 @@ class Indexer:
             if vec is None:
                 vec = fresh[h]
                 self.report.sentences_embedded += 1
-            sents.append((start, end, h, vec))
+            sents.append((start, end, h, vec, pieces.get(h)))
         catalog.put_sentences(a.id, sents)
         # vectors of this article can serve later articles of the batch with the same text
         known_chunks.update({r[3]: r[4] for r in rows})
         known_sents.update({s[2]: s[3] for s in sents})
+        pieces.update({s[2]: s[4] for s in sents if s[4] is not None})
 
     def _finish_file(self, catalog: Catalog, rel: str, row: tuple[str, int, int, str | None, set[str]]) -> None:
         digest, size, mtime_ns, error, ids = row

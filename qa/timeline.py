@@ -48,7 +48,7 @@ def timeline(
             if not (s[0] == 0 and article.text[: s[1]] == article.title)
         ]
         if sentences:
-            start, end, _ = max(sentences, key=lambda s: float(np.dot(s[2], vector)))
+            start, end = max(sentences, key=lambda s: float(np.dot(s[2], vector)))[:2]
         else:
             start, end = hit.start, hit.end
         text = article.text[start:end]

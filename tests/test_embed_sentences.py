@@ -23,7 +23,7 @@ def index_one(tmp_path: Path, title: str, body: str) -> tuple[list[str], HashEmb
         article = catalog.article("a.json#1")
         assert article is not None and article.text.startswith(title + "\n")
         spans = catalog.sentences_in(article.id, 0, len(article.text))
-        return [article.text[a:b] for a, b, _ in spans], embedder, report.sentences_embedded
+        return [article.text[a:b] for a, b, *_ in spans], embedder, report.sentences_embedded
     finally:
         catalog.close()
 

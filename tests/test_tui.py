@@ -156,11 +156,23 @@ class GatedEmbedder:
             assert self._gate.wait(30)
         return self._inner.encode_queries(texts)
 
+    def encode_question(self, question):  # type: ignore[no-untyped-def]
+        if not self._documents:
+            self.blocked.set()
+            assert self._gate.wait(30)
+        return self._inner.encode_question(question)
+
     def encode(self, texts, progress=None):  # type: ignore[no-untyped-def]
         if self._documents:
             self.blocked.set()
             assert self._gate.wait(30)
         return self._inner.encode(texts, progress=progress)
+
+    def encode_with_tokens(self, texts, progress=None, token_rows=frozenset()):  # type: ignore[no-untyped-def]
+        if self._documents:
+            self.blocked.set()
+            assert self._gate.wait(30)
+        return self._inner.encode_with_tokens(texts, progress, token_rows)
 
 
 async def until(pilot, condition, seconds: float = 15) -> None:  # type: ignore[no-untyped-def]
