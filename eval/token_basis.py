@@ -39,7 +39,7 @@ def main() -> None:
     out = {
         "model": embedder.name,
         "dims": args.dims,
-        "components": np.round(vt[: args.dims], 6).tolist(),
+        "components": tokens.encode_basis(vt[: args.dims]),  # float32, base64
         "explained_variance": round(explained, 4),
         "fit_on": f"shared/data/news-quiz/corpus: {len(sentences)} sentences, {len(pieces)} content pieces",
         "command": "python eval/token_basis.py",

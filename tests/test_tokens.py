@@ -144,14 +144,19 @@ def test_an_index_of_schema_3_gains_the_column_and_keeps_its_vectors(tmp_path) -
     assert again.embedded == []  # nothing re-embedded
 
 
-def test_the_basis_command_fits_a_basis_the_tokens_module_reads(tmp_path) -> None:
+def test_the_basis_command_fits_a_basis_the_tokens_module_reads(tmp_path, monkeypatch) -> None:
     out = tmp_path / "tokens.json"
     cmd = [sys.executable, str(ROOT / "eval" / "token_basis.py"), "--dims", "8", "--limit", "200", "--out", str(out)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     data = json.loads(out.read_text())
-    components = np.array(data["components"])
-    assert data["model"] == "all-MiniLM-L6-v2" and components.shape == (8, 384)
+    monkeypatch.setattr(tokens, "BASIS", out)
+    tokens._basis.cache_clear()
+    try:
+        model, components = tokens._basis()
+    finally:
+        monkeypatch.undo()
+        tokens._basis.cache_clear()
+    assert model == "all-MiniLM-L6-v2" and data["dims"] == 8 and components.shape == (8, 384)
     assert np.allclose(components @ components.T, np.eye(8), atol=1e-4)  # orthonormal directions
-    shipped = json.loads(tokens.BASIS.read_text())
-    assert np.array(shipped["components"]).shape == (shipped["dims"], 384) and tokens.supported(shipped["model"])
+    assert tokens._basis()[1].shape == (48, 384) and tokens.supported("all-MiniLM-L6-v2")  # the shipped one
