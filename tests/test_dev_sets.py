@@ -22,13 +22,13 @@ SQUAD_EVERY = 4
 # The learned scorer is trained on both sets (eval/train.py), so its rows are in-sample: regression guards
 # only; its held-out numbers are the cross-validated ones in qa/weights/answer.json.
 FLOORS = {
-    ("news-quiz", "rules"): {"answer_accuracy": 0.87, "unanswerable_flagged": 0.76, "recall@1": 0.92},
+    ("news-quiz", "rules"): {"answer_accuracy": 0.88, "unanswerable_flagged": 0.72, "recall@1": 0.92},
     ("news-quiz", "learned"): {"answer_accuracy": 0.92, "unanswerable_flagged": 0.62, "recall@1": 0.94},
     ("squad2", "rules"): {"answer_accuracy": 0.83, "unanswerable_flagged": 0.08, "recall@1": 0.81},
     ("squad2", "learned"): {"answer_accuracy": 0.73, "unanswerable_flagged": 0.20, "recall@1": 0.82},
 }
 CEILINGS = {
-    ("news-quiz", "rules"): {"answerable_wrongly_flagged": 0.10},
+    ("news-quiz", "rules"): {"answerable_wrongly_flagged": 0.09},
     ("news-quiz", "learned"): {"answerable_wrongly_flagged": 0.03},
     ("squad2", "rules"): {"answerable_wrongly_flagged": 0.05},
     ("squad2", "learned"): {"answerable_wrongly_flagged": 0.13},

