@@ -367,7 +367,8 @@ FEATURES = (
     # time, as of the date the question is asked (qa.dates; 0 without one)
     "time_explicit",  # 1 the article or extract is in a period the question names, -1 both point elsewhere
     "time_recency",  # a "latest"/"next"/"this week" question: 1 for a report of the asking day, falling
-    "time_older",  # how much older the article is than the newest report among the passages (log days)
+    "time_older",  # how much older the article is than the newest report among the passages (log days;
+    # an extract that fits a period or names an edition the question asks for: among those that fit)
     "time_forward",  # a "next"/"upcoming" question: 1 the extract names the asking year or later, -1 earlier
     "forward_missing",  # a question about what is to come and an extract that speaks of nothing to come
     "q_relative",
@@ -391,6 +392,9 @@ def _article_cues(retriever: Retriever, article_id: str, cache: dict[str, Articl
         month = int(date[5:7]) if re.match(r"\d{4}-\d\d", date) else 0
         cache[article_id] = (profile(text[:20_000]), date[:4], month)
     return cache[article_id]
+
+
+ABOUT = 0.5  # a passage whose fused score is at least this share of the best one's is about the question
 
 
 def matrix(retriever: Retriever, q: QuestionCues, cands: list[Candidate], hits: list[Hit]) -> np.ndarray:
@@ -418,6 +422,18 @@ def matrix(retriever: Retriever, q: QuestionCues, cands: list[Candidate], hits: 
     scope = q.scope
     timed = [time_features(scope, h.date) for h in hits] if scope is not None else []
     newest = min((t.days_before for t in timed if t.days_before is not None and t.days_before >= 0), default=0)
+    # a question that names a period or an edition ("in 2019", "the fourth forum") wants the newest report
+    # of that, not the newest report: an extract that fits is aged against the newest passage that fits and
+    # is about the question (an unrelated article of that year, far down the fused scores, does not count)
+    fitting = [
+        t.days_before
+        for h, t, p in zip(hits, timed, passage_profiles)
+        if t.days_before is not None
+        and t.days_before >= 0
+        and h.score >= ABOUT * best_fused
+        and (t.explicit > 0 or time_features(scope, h.date, h.text).explicit > 0 or q.ordinals & p.ordinals)
+    ]
+    newest_fitting = min(fitting, default=newest)
     for i, (c, p) in enumerate(zip(cands, profiles)):
         h = c.hit
         art, art_year, art_month = _article_cues(retriever, h.article_id, articles)
@@ -472,8 +488,9 @@ def matrix(retriever: Retriever, q: QuestionCues, cands: list[Candidate], hits: 
         if scope is not None:
             t = time_features(scope, h.date, c.text)
             row[45], row[46], row[48] = t.explicit, t.recency, t.forward
-            if t.days_before is not None and t.days_before >= newest:
-                row[47] = min(1.0, math.log1p(t.days_before - newest) / LOG_DECADE)
+            since = newest_fitting if t.explicit > 0 or row[33] > 0 else newest
+            if t.days_before is not None and t.days_before >= since:
+                row[47] = min(1.0, math.log1p(t.days_before - since) / LOG_DECADE)
             row[49] = 1.0 if scope.forward and not FUTURE.search(c.text) else 0.0
             row[50] = 1.0 if scope.relative else 0.0
             row[51] = 1.0 if scope.explicit else 0.0

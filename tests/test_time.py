@@ -60,6 +60,22 @@ def test_an_explicit_year_prefers_that_years_report(library):
     assert hits[0].path == "meridian-2021.html"
 
 
+@pytest.mark.parametrize(
+    "year, article, host",
+    [
+        ("2019", "meridian-2019.txt", "Valletta"),
+        ("2021", "meridian-2021.html", "Riga"),
+        ("2023", "meridian-2023.json", "Bergen"),
+    ],
+)
+def test_a_question_naming_a_year_is_answered_from_that_years_report(library, year, article, host):
+    # asked today: a newer report of the summit (or an unrelated article of that year) must not make the
+    # asked year's report look old, nor win in its place
+    result = library.ask(f"Where was the Meridian Ocean Summit held in {year}?", sync=False, as_of=date(2026, 12, 1))
+    assert result.answered and result.citation is not None
+    assert result.citation.path == article and host in (result.text or "")
+
+
 def test_an_article_after_the_as_of_date_never_answers(library):
     for question in (NEXT, "Which city hosted the Meridian Ocean Summit?", "Who won the Estuary Prize?"):
         result = library.ask(question, sync=False, as_of=date(2021, 1, 1), k=10)
