@@ -428,7 +428,8 @@ def matrix(retriever: Retriever, q: QuestionCues, cands: list[Candidate], hits: 
     fitting = [
         t.days_before
         for h, t, p in zip(hits, timed, passage_profiles)
-        if t.days_before is not None
+        if scope is not None
+        and t.days_before is not None
         and t.days_before >= 0
         and h.score >= ABOUT * best_fused
         and (t.explicit > 0 or time_features(scope, h.date, h.text).explicit > 0 or q.ordinals & p.ordinals)
