@@ -429,6 +429,7 @@ def matrix(retriever: Retriever, q: QuestionCues, cands: list[Candidate], hits: 
         t.days_before
         for h, t, p in zip(hits, timed, passage_profiles)
         if scope is not None
+        and (scope.explicit or q.ordinals)
         and t.days_before is not None
         and t.days_before >= 0
         and h.score >= ABOUT * best_fused
