@@ -425,16 +425,16 @@ def matrix(retriever: Retriever, q: QuestionCues, cands: list[Candidate], hits: 
     # a question that names a period or an edition ("in 2019", "the fourth forum") wants the newest report
     # of that, not the newest report: an extract that fits is aged against the newest passage that fits and
     # is about the question (an unrelated article of that year, far down the fused scores, does not count)
-    fitting = [
-        t.days_before
-        for h, t, p in zip(hits, timed, passage_profiles)
-        if scope is not None
-        and (scope.explicit or q.ordinals)
-        and t.days_before is not None
-        and t.days_before >= 0
-        and h.score >= ABOUT * best_fused
-        and (t.explicit > 0 or time_features(scope, h.date, h.text).explicit > 0 or q.ordinals & p.ordinals)
-    ]
+    fitting: list[int] = []
+    if scope is not None and (scope.explicit or q.ordinals):
+        fitting = [
+            t.days_before
+            for h, t, p in zip(hits, timed, passage_profiles)
+            if t.days_before is not None
+            and t.days_before >= 0
+            and h.score >= ABOUT * best_fused
+            and (t.explicit > 0 or time_features(scope, h.date, h.text).explicit > 0 or q.ordinals & p.ordinals)
+        ]
     newest_fitting = min(fitting, default=newest)
     for i, (c, p) in enumerate(zip(cands, profiles)):
         h = c.hit
