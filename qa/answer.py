@@ -153,6 +153,7 @@ def answer(
         if not candidates:
             return result
         best = max(candidates, key=lambda c: c.rank)
+        result.hits = rules.reranked(hits, candidates)[:k]
         result.confidence = rules.confidence(best)
     else:
         model = scorer.load()

@@ -164,3 +164,34 @@ def test_a_duplicate_article_is_cited_under_both_paths(seed_corpus, seed_index, 
     paths = {result.citation.path, *result.citation.also_at}
     assert paths == {"000_ec996563e8ac1e77.txt", "mirror-of-wuxi.txt"}
     assert "also_at" in result.to_dict()["answer"]["citation"]
+
+
+def test_the_passage_that_answers_is_shown_first(embedder, tmp_path):
+    """The fused search ranks first a passage that repeats the question's words and answers nothing; the
+    passages shown are re-ordered by what their sentences answer, so the one the answer cites leads."""
+    from qa.retrieve import Retriever
+    from qa.sync import Indexer
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    (corpus / "visitors.txt").write_text(
+        "Tallinn harbour bridge draws visitors\n\nThe harbour bridge in Tallinn opened to trams last spring. "
+        "Visitors to Tallinn often walk across the harbour bridge at sunset. The harbour bridge in Tallinn is "
+        "lit in blue at night, and the city plans a festival on the bridge in August.\n"
+    )
+    (corpus / "engineer.txt").write_text(
+        "The engineer behind the new crossing\n\nThe new harbour bridge was designed by the engineer Kaja "
+        "Rebane. She spent six years on the plans and now teaches at the technical university.\n"
+    )
+    (corpus / "ferries.txt").write_text(
+        "Ferry prices rise\n\nFerry tickets between Helsinki and the Estonian capital will cost more from "
+        "March, the operator said. The rise follows higher fuel costs.\n"
+    )
+    Indexer(corpus, index, embedder).run()
+    retriever = Retriever(index, embedder)
+    question = "Who designed the harbour bridge in Tallinn?"
+    assert retriever.search(question, k=3)[0].path == "visitors.txt"  # what the fused scores alone put first
+    result = answer(retriever, question, k=3)
+    assert result.answered and "Kaja Rebane" in result.text
+    assert [h.path for h in result.hits] == ["engineer.txt", "visitors.txt", "ferries.txt"]
+    assert [h.rank for h in result.hits] == [1, 2, 3]

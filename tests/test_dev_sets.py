@@ -22,9 +22,10 @@ SQUAD_EVERY = 4
 # The learned scorer is trained on both sets (eval/train.py), so its rows are in-sample: regression guards
 # only; its held-out numbers are the cross-validated ones in qa/weights/answer.json.
 FLOORS = {
-    ("news-quiz", "rules"): {"answer_accuracy": 0.88, "unanswerable_flagged": 0.72, "recall@1": 0.92},
+    # recall@1 of the rules: the passages shown re-ordered by their answers (qa.rules.reranked), 0.970 and 0.885
+    ("news-quiz", "rules"): {"answer_accuracy": 0.88, "unanswerable_flagged": 0.72, "recall@1": 0.95},
     ("news-quiz", "learned"): {"answer_accuracy": 0.92, "unanswerable_flagged": 0.62, "recall@1": 0.94},
-    ("squad2", "rules"): {"answer_accuracy": 0.83, "unanswerable_flagged": 0.08, "recall@1": 0.81},
+    ("squad2", "rules"): {"answer_accuracy": 0.83, "unanswerable_flagged": 0.08, "recall@1": 0.86},
     ("squad2", "learned"): {"answer_accuracy": 0.73, "unanswerable_flagged": 0.20, "recall@1": 0.82},
 }
 CEILINGS = {

@@ -80,7 +80,7 @@ def test_no_change_run_loads_no_model(seed_corpus, seed_index, tmp_path):
 
     index = tmp_path / "index"
     shutil.copytree(seed_index, index)
-    fresh = ModelEmbedder('all-MiniLM-L6-v2')
+    fresh = ModelEmbedder("all-MiniLM-L6-v2")
     report = Indexer(seed_corpus, index, fresh).run()
     assert report.chunks_embedded == 0 and report.unchanged == 2
     assert "model" not in fresh.__dict__  # the model was never loaded
