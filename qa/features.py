@@ -47,10 +47,23 @@ _ROLE = (
     r"official|minister|president|leader|spokes(?:man|woman|person)|chair(?:man|woman|person)?|executive|director"
     r"|editor|journalist|reporter|expert|diplomat|ambassador|secretary|governor|mayor|person|man|woman"
 )
+
+
+class Count:
+    """A count: a number not part of a name or a compound ("COVID-19", "5G" and "a three-day forum" count
+    nothing), nor a day of the month or a time of day ("BEIJING, Oct. 21", "11:45": a dateline answers no
+    "how many"). Searched like the other answer types' patterns."""
+
+    number = re.compile(rf"(?<![\w-])(?:{_NUMBER})\b(?!-\w)", re.I)
+    not_counts = re.compile(rf"\b{_MONTH} \d{{1,2}}\b|\b\d{{1,2}} {_MONTH}|\b\d{{1,2}}:\d\d\b")
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.number.search(self.not_counts.sub(" ", text))
+
+
 # What an extract must contain to answer a question of each type (the classic expected-answer-type filter).
-ANSWER_TYPES = {
-    # a count, not part of a name or a compound ("COVID-19", "5G" and "a three-day forum" count nothing)
-    "number": re.compile(rf"(?<![\w-])(?:{_NUMBER})\b(?!-\w)", re.I),
+ANSWER_TYPES: dict[str, re.Pattern[str] | Count] = {
+    "number": Count(),
     "money": re.compile(_CURRENCY, re.I),
     "duration": re.compile(rf"\b(?:{_NUMBER}|several|a few|an?)[ -](?:{_UNIT})\b", re.I),
     "ordinal": re.compile(rf"\b(?:{_ORDINAL})\b", re.I),

@@ -78,6 +78,9 @@ def test_answer_type_patterns():
     assert ANSWER_TYPES["weekday"].search("Kicking off in Wuxi on Friday")
     assert not ANSWER_TYPES["number"].search("The forum is held in Wuxi, one of the hosts, for three-day talks on 5G")
     assert ANSWER_TYPES["number"].search("around 200 attendees")
+    assert not ANSWER_TYPES["number"].search("BEIJING, Oct. 21 (Xinhua) -- China and Russia will step up efforts")
+    assert not ANSWER_TYPES["number"].search("(Xinhua) 11:45, October 22")
+    assert ANSWER_TYPES["number"].search("On Oct. 21, 40 representatives took part")
     assert ANSWER_TYPES["duration"].search("The three-day forum") and ANSWER_TYPES["money"].search(
         "cost 5 million yuan"
     )
