@@ -344,7 +344,7 @@ def print_answer(result: Answer) -> None:
         from qa.ingest import shorten
 
         snippet = shorten(hit.text, 300)
-        console.print(Text(f"[{hit.rank}] {hit.title} ({hit.path}) score {hit.score:.3f}", style="cyan"))
+        console.print(Text(f"[{hit.rank}] {hit.title} ({hit.path}) search score {hit.score:.3f}", style="cyan"))
         console.print(Text(snippet))
 
 
