@@ -381,7 +381,11 @@ class QAApp(App[None]):
         if message.error is not None:
             self.notify(message.error, title="The index changed but could not be opened", severity="error")
             return
-        self._set_state(self._state, counts_of(message.status))
+        # how current it is, from the reloaded index: the check that noticed the change may have read the corpus
+        # while the other process was still writing ("stale: 1 new"); a run of ours under way keeps its state
+        status = message.status
+        state = stale_state(status) if status is not None and not self._indexing else self._state
+        self._set_state(state, counts_of(status))
         self.notify("The index was updated by another process; reloaded.", timeout=5)
 
     def _start_watcher(self) -> None:
