@@ -52,6 +52,7 @@ def collect(corpus: Path, index: Path, files: list[Path], dates: bool) -> list[d
             hits = retriever.search(q.question, k=RERANK, vector=vector, as_of=as_of)
             candidates = rules.scored(retriever, q.question, vector, hits, as_of)
             top = range(min(rules.PASSAGES, len(hits)))
+            best = rules.best_by_passage(candidates)
             rows.append(
                 {
                     "file": path.name,
@@ -60,7 +61,7 @@ def collect(corpus: Path, index: Path, files: list[Path], dates: bool) -> list[d
                     "gold": ev._gold_id(retriever, q.article, hits),
                     "articles": [hits[p].article_id for p in top],
                     "fused": [hits[p].score for p in top],
-                    "best": [max((c.rank for c in candidates if c.passage == p), default=-9.0) for p in top],
+                    "best": [best.get(p, -9.0) for p in top],  # none competed: last
                 }
             )
     return rows

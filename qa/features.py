@@ -40,6 +40,7 @@ _MONTH = (
     r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
     r"|Jan\.|Feb\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\.)"
 )
+_DAY_OF_MONTH = rf"\b{_MONTH} \d{{1,2}}\b|\b\d{{1,2}} {_MONTH}"  # "Oct. 21", "21 October"
 _VENUE = r"Hotel|Hall|Center|Centre|Stadium|Arena|Park|Building|Palace|Tower|Square|Plaza|Museum|Theatre|Theater|Expo"
 _UNIT = r"seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?"
 _CURRENCY = r"[$€£¥]|\b(?:dollars?|yuan|renminbi|rubles?|roubles?|euros?|pounds?|yen|rupees?|USD|RMB|CNY|EUR)\b"
@@ -55,7 +56,7 @@ class Count:
     "how many"). Searched like the other answer types' patterns."""
 
     number = re.compile(rf"(?<![\w-])(?:{_NUMBER})\b(?!-\w)", re.I)
-    not_counts = re.compile(rf"\b{_MONTH} \d{{1,2}}\b|\b\d{{1,2}} {_MONTH}|\b\d{{1,2}}:\d\d\b")
+    not_counts = re.compile(rf"{_DAY_OF_MONTH}|\b\d{{1,2}}:\d\d\b")
 
     def search(self, text: str) -> re.Match[str] | None:
         return self.number.search(self.not_counts.sub(" ", text))
@@ -70,7 +71,7 @@ ANSWER_TYPES: dict[str, re.Pattern[str] | Count] = {
     "weekday": re.compile(rf"\b{_WEEKDAY}\b"),
     "month": re.compile(rf"\b{_MONTH}"),
     "year": re.compile(r"\b(?:1[89]|20)\d\d\b"),
-    "day": re.compile(rf"\b{_MONTH} \d{{1,2}}\b|\b\d{{1,2}} {_MONTH}|\b{_WEEKDAY}\b|\b\d{{4}}-\d\d-\d\d\b"),
+    "day": re.compile(rf"{_DAY_OF_MONTH}|\b{_WEEKDAY}\b|\b\d{{4}}-\d\d-\d\d\b"),
     "date": re.compile(
         rf"\b(?:{_WEEKDAY}|{_MONTH}|\d{{4}}|(?:this|last|next) (?:year|month|week)|yesterday|today|tomorrow)"
     ),

@@ -136,12 +136,18 @@ def scored(
     return candidates
 
 
-def reranked(hits: list[Hit], candidates: list[Candidate]) -> list[Hit]:
-    """The hits, the top PASSAGES re-ordered by their best extract's rank plus PASSAGE_FUSED x their fused
-    score (a passage none of whose sentences competed comes after those that did), renumbered from 1."""
+def best_by_passage(candidates: list[Candidate]) -> dict[int, float]:
+    """Each passage's best extract rank (passages are numbered as in the hits the candidates came from)."""
     best: dict[int, float] = {}
     for c in candidates:
         best[c.passage] = max(best.get(c.passage, c.rank), c.rank)
+    return best
+
+
+def reranked(hits: list[Hit], candidates: list[Candidate]) -> list[Hit]:
+    """The hits, the top PASSAGES re-ordered by their best extract's rank plus PASSAGE_FUSED x their fused
+    score (a passage none of whose sentences competed comes after those that did), renumbered from 1."""
+    best = best_by_passage(candidates)
     top = range(min(PASSAGES, len(hits)))
     order = sorted(top, key=lambda p: (p not in best, -(best.get(p, 0.0) + PASSAGE_FUSED * hits[p].score)))
     ordered = [hits[p] for p in order] + hits[len(order) :]
