@@ -772,6 +772,21 @@ async def test_index_updated_by_another_process_is_reloaded(settings, embedder):
         assert "41 million euros" in last_card(app).answer.text
 
 
+async def test_a_check_that_ends_as_the_app_closes_is_ignored(settings, embedder):
+    """A staleness check can end while the app closes and its status line is already gone (CI saw it once, in
+    the test above): its result has nowhere to go, and must not raise."""
+    from qa.tui.messages import StaleChecked
+
+    app = app_over(settings, embedder, watch=False)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await app.query_one("#status").remove()  # as when the app tears its screen down
+        app.post_message(StaleChecked("up to date", None))
+        await pilot.pause()
+        await pilot.pause()
+        assert app.is_running
+
+
 def test_snapshot_card_with_confidence_conflicts_and_copies(snap_compare, stories_settings, embedder):
     """The card of issues 11-13: confidence, the dated extract, "Sources differ:", the copies (collapsed)."""
     app = app_over(stories_settings, embedder, watch=False)

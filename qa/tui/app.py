@@ -177,7 +177,9 @@ class QAApp(App[None]):
 
     def _show_status(self) -> None:
         text = status_text(self._corpus_name(), self.library.settings.model, self._counts, self._state)
-        self.query_one("#status", Static).update(Content(text))
+        # none while the app closes: a staleness check that ends then has nowhere to show its result
+        for line in self.query("#status").results(Static):
+            line.update(Content(text))
 
     def _set_state(self, state: str, counts: tuple[int, int] | None = None) -> None:
         self._state = state
