@@ -787,6 +787,27 @@ async def test_a_check_that_ends_as_the_app_closes_is_ignored(settings, embedder
         assert app.is_running
 
 
+async def test_indexing_messages_that_arrive_as_the_app_closes_are_ignored(settings, embedder):
+    """The same for an index run's messages when the user quits while it runs: the progress panel is gone."""
+    from qa.tui.messages import IndexDone, IndexFailed, IndexProgress, LoadFailed
+    from qa.tui.widgets import ProgressPanel
+
+    app = app_over(settings, embedder, watch=False)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await app.query_one(ProgressPanel).remove()  # as when the app tears its screen down
+        for message in (
+            IndexProgress("re-indexing", "embedding", 1, 2),
+            IndexDone("1 added", None),
+            IndexFailed("disk full", False),
+            LoadFailed("damaged", False),
+        ):
+            app.post_message(message)
+        await pilot.pause()
+        await pilot.pause()
+        assert app.is_running
+
+
 def test_snapshot_card_with_confidence_conflicts_and_copies(snap_compare, stories_settings, embedder):
     """The card of issues 11-13: confidence, the dated extract, "Sources differ:", the copies (collapsed)."""
     app = app_over(stories_settings, embedder, watch=False)

@@ -181,6 +181,10 @@ class QAApp(App[None]):
         for line in self.query("#status").results(Static):
             line.update(Content(text))
 
+    def _widgets_gone(self) -> bool:
+        """The app's widgets are gone: a worker's message that arrives now has nothing left to update."""
+        return not self.query(ProgressPanel)
+
     def _set_state(self, state: str, counts: tuple[int, int] | None = None) -> None:
         self._state = state
         if counts is not None:
@@ -258,6 +262,8 @@ class QAApp(App[None]):
         self._ask_pending()
 
     def on_load_failed(self, message: LoadFailed) -> None:
+        if self._widgets_gone():
+            return
         self._loaded = True
         self._load_error = message.error
         self.query_one(ProgressPanel).stop()
@@ -313,6 +319,8 @@ class QAApp(App[None]):
         self._post(IndexDone(summary, status))
 
     def on_index_progress(self, message: IndexProgress) -> None:
+        if self._widgets_gone():
+            return
         panel = self.query_one(ProgressPanel)
         label = f"{message.label}: {message.phase}"
         if not self._indexing:  # the run at start, by the load worker
@@ -323,6 +331,8 @@ class QAApp(App[None]):
             panel.advance(label, message.done, message.total)
 
     def on_index_done(self, message: IndexDone) -> None:
+        if self._widgets_gone():
+            return
         self._indexing = False
         self.query_one(ProgressPanel).stop()
         self.notify(f"Index updated: {message.summary}", timeout=6)
@@ -331,6 +341,8 @@ class QAApp(App[None]):
             self._set_state(stale_state(message.status), counts_of(message.status))
 
     def on_index_failed(self, message: IndexFailed) -> None:
+        if self._widgets_gone():
+            return
         self._indexing = False
         self.query_one(ProgressPanel).stop()
         if self._load_error is not None:
