@@ -772,31 +772,19 @@ async def test_index_updated_by_another_process_is_reloaded(settings, embedder):
         assert "41 million euros" in last_card(app).answer.text
 
 
-async def test_a_check_that_ends_as_the_app_closes_is_ignored(settings, embedder):
-    """A staleness check can end while the app closes and its status line is already gone (CI saw it once, in
-    the test above): its result has nowhere to go, and must not raise."""
-    from qa.tui.messages import StaleChecked
-
-    app = app_over(settings, embedder, watch=False)
-    async with app.run_test(size=(100, 40)) as pilot:
-        await settle(pilot)
-        await app.query_one("#status").remove()  # as when the app tears its screen down
-        app.post_message(StaleChecked("up to date", None))
-        await pilot.pause()
-        await pilot.pause()
-        assert app.is_running
-
-
-async def test_indexing_messages_that_arrive_as_the_app_closes_are_ignored(settings, embedder):
-    """The same for an index run's messages when the user quits while it runs: the progress panel is gone."""
-    from qa.tui.messages import IndexDone, IndexFailed, IndexProgress, LoadFailed
+async def test_worker_messages_that_arrive_as_the_app_closes_are_ignored(settings, embedder):
+    """A staleness check or an index run can end while the app closes and its status line and progress panel
+    are already gone (CI saw it once, in the test above): their results have nowhere to go, and must not raise."""
+    from qa.tui.messages import IndexDone, IndexFailed, IndexProgress, LoadFailed, StaleChecked
     from qa.tui.widgets import ProgressPanel
 
     app = app_over(settings, embedder, watch=False)
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(pilot)
-        await app.query_one(ProgressPanel).remove()  # as when the app tears its screen down
+        await app.query_one("#status").remove()  # as when the app tears its screen down
+        await app.query_one(ProgressPanel).remove()
         for message in (
+            StaleChecked("up to date", None),
             IndexProgress("re-indexing", "embedding", 1, 2),
             IndexDone("1 added", None),
             IndexFailed("disk full", False),
